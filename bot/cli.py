@@ -54,6 +54,8 @@ def _print_answer(answer, out: TextIO) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from .indexing import ingest
 
+    if args.verbose:
+        logging.getLogger("bot").setLevel(logging.INFO)
     settings = _settings(args)
     summary = ingest(
         args.paths,
@@ -186,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also remove articles whose file is gone, or no longer holds them (files under PATH)",
     )
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ingest.add_argument("--verbose", action="store_true", help="log every batch written to the index")
     with_index(ingest)
     ingest.set_defaults(handler=cmd_ingest)
 

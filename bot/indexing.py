@@ -18,7 +18,6 @@ from .settings import Settings
 from .store import NewsStore, StoredArticle, chunk_metadata
 
 log = logging.getLogger(__name__)
-_ROUND_CHUNKS = 512  # chunks embedded and written per round: bounds memory and the work a crash can lose
 
 
 @dataclass
@@ -151,7 +150,7 @@ def _embed_and_write(
     for article, chunks in chunked:
         batch.append((article, chunks))
         size += len(chunks)
-        if size >= _ROUND_CHUNKS:
+        if size >= settings.ingest_batch_chunks:
             _write_round(batch, versions, stale, embeddings, store)
             summary.chunks += size
             bar.update(size)

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(
         48, ge=0, le=256, description="Up to this many tokens of whole sentences repeat at the next chunk."
     )
+    ingest_batch_chunks: int = Field(
+        512, ge=1, description="Chunks embedded and written per round: bounds memory and what an interruption loses."
+    )
     top_k: int = Field(8, ge=1, le=100, description="Chunks retrieved for each question.")
     min_relevance: float = Field(
         0.3,

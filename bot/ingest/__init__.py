@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,15 +79,22 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
 def _decode(path: Path, data: bytes) -> str:
     if not data.strip():
         raise IngestError(f"{path}: the file is empty")
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16: same first two bytes
+        return data.decode("utf-32")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # e.g. Notepad's "Unicode"; full of NUL bytes
+        return data.decode("utf-16")
     if b"\x00" in data[:65536]:
         raise IngestError(f"{path}: binary file (contains NUL bytes), not text")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        best = from_bytes(data).best()
+        matches = from_bytes(data)
+        best = matches.best()
         if best is None:
             raise IngestError(f"{path}: not text in any known encoding (binary file?)") from None
-        return str(best)
+        # Short texts often tie between code pages (cp1250 would turn "Núñez" into "Núńez"): prefer Western cp1252.
+        western = [m for m in matches if "cp1252" in m.could_be_from_charset and m.chaos <= best.chaos]
+        return str(western[0] if western and western[0].coherence >= best.coherence else best)
 
 
 def read_file(path: Path) -> FileResult:

@@ -6,7 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import dateparser
 
@@ -50,7 +50,8 @@ def normalise_url(url: str) -> str:
     parts = urlsplit(url)
     if not parts.scheme or not parts.netloc:
         return url
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if not _TRACKING_PARAMS.match(k)])
+    # Filter the raw `key=value` pieces: re-encoding would drop valueless keys (`story.php?1001`) and merge stories.
+    query = "&".join(p for p in parts.query.split("&") if p and not _TRACKING_PARAMS.match(p.split("=", 1)[0]))
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, query, ""))
 
 
@@ -76,7 +77,9 @@ def parse_date(value: object) -> str:
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, int | float):
+    if isinstance(value, int) and 1000 <= value <= 9999:  # a bare year, e.g. YAML `published: 2024`
+        value = str(value)
+    elif isinstance(value, int | float):
         if value > 10**11:  # milliseconds
             value = value / 1000
         return datetime.fromtimestamp(value, tz=UTC).date().isoformat()

@@ -18,12 +18,17 @@ def looks_like_feed(text: str) -> bool:
     )
 
 
+def _html_text(fragment: str) -> str:
+    # html2txt returns "" for a bare fragment such as "<p>...</p>": it only reads a document's <body>.
+    return trafilatura.html2txt(f"<html><body>{fragment}</body></html>")
+
+
 def _entry_text(entry) -> str:
     for part in entry.get("content") or []:
         if part.get("value"):
-            return trafilatura.html2txt(part["value"]) if "html" in part.get("type", "html") else part["value"]
+            return _html_text(part["value"]) if "html" in part.get("type", "html") else part["value"]
     summary = entry.get("summary") or entry.get("description") or ""
-    return trafilatura.html2txt(summary) if "<" in summary else summary
+    return _html_text(summary) if "<" in summary else summary
 
 
 def _entry_date(entry) -> object:
@@ -47,7 +52,8 @@ def read_feed(path: Path, text: str) -> tuple[list[Article], list[str]]:
                 make_article(
                     title=entry.get("title", ""),
                     body=_entry_text(entry),
-                    url=entry.get("link", ""),
+                    # feedparser copies an entry's id into a missing link, even a "urn:uuid:..." that is no URL
+                    url=entry.get("link", "") if entry.get("link", "").startswith(("http://", "https://")) else "",
                     source=entry.get("source", {}).get("title") or feed_title,
                     published=_entry_date(entry),
                     author=entry.get("author", ""),

@@ -12,15 +12,21 @@ _HEADING = re.compile(r"^\s*#\s+(.+?)\s*#*\s*$", re.M)
 
 
 def read_markdown(path: Path, text: str) -> list[Article]:
+    # Split by hand: frontmatter.loads silently drops front matter that is not a mapping (text and all).
+    text = text.replace("\r\n", "\n").strip()  # as frontmatter.loads did
+    handler = frontmatter.detect_format(text, frontmatter.handlers)
     try:
-        post = frontmatter.loads(text)
+        front, body = handler.split(text) if handler else ("", text)
+    except ValueError:  # an opening delimiter without a closing one: no front matter
+        front, body = "", text
+    try:
+        meta = handler.load(front) if front.strip() else {}
     except yaml.YAMLError as error:
         reason = " ".join(str(error).split())
         raise IngestError(f"{path}: malformed YAML front matter: {reason}") from error
-    meta = post.metadata
     if not isinstance(meta, dict):
         raise IngestError(f"{path}: front matter must be a mapping of fields, got {type(meta).__name__}")
-    body = post.content.strip()
+    body = body.strip()
     title = meta.get("title") or ""
     if not title:
         heading = _HEADING.search(body)
