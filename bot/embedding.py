@@ -43,6 +43,10 @@ class LocalEmbeddings(Embeddings):
         with _lock:
             return _load(self.model_path)
 
+    def load(self) -> None:
+        """Load the model now rather than on first use."""
+        _ = self.model
+
     @property
     def name(self) -> str:
         return self.model_path.name if self.model_path != bundled_model_path() else "all-MiniLM-L6-v2"

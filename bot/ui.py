@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import html
-import re
 import logging
+import re
 
 import gradio as gr
 

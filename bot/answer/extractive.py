@@ -33,6 +33,7 @@ _REFERS_BACK = re.compile(
 )
 _MAX_SENTENCES = 3
 _MAX_WORDS = 90
+_EMBEDDED_CANDIDATES = 24  # sentences scored by the model per question; the rest lose on cheap evidence
 
 
 @dataclass
@@ -126,22 +127,24 @@ class ExtractiveAnswerer:
             return Answer(question=question, answer=reason, abstained=True, retrieved=retrieved)
 
         candidates = self._candidates(documents)
-        vectors = self.embeddings.encode([question] + [c.text for c in candidates])
-        similarity = vectors[1:] @ vectors[0]
         kind = answer_kind(question)
         phrases = title_phrases(question)
-        for candidate, sim in zip(candidates, similarity, strict=True):
+        for candidate in candidates:  # the cheap evidence first, for every sentence
             lexical = lexical_match(terms, names, candidate.text, candidate.context)
             around = (candidate.context + " " + candidate.text).lower()
             exact_title = any(phrase in around for phrase in phrases)
             candidate.score = (
-                0.55 * float(sim)
-                + 0.35 * lexical
+                0.35 * lexical
                 + 0.10 * float(candidate.document.metadata.get("score", 0.0))
                 + _kind_bonus(kind, candidate.text, terms)
                 + (0.05 if exact_title else 0.0)
                 - (0.1 if _shouting(candidate.text) else 0.0)
             )
+        # Meaning, the costly part, only for the sentences that can still win.
+        candidates = sorted(candidates, key=lambda c: c.score, reverse=True)[:_EMBEDDED_CANDIDATES]
+        vectors = self.embeddings.encode([question] + [c.text for c in candidates])
+        for candidate, similarity in zip(candidates, vectors[1:] @ vectors[0], strict=True):
+            candidate.score += 0.55 * float(similarity)
         chosen = self._choose(candidates)
         return self._compose(question, chosen, retrieved)
 

@@ -61,6 +61,7 @@ def site_of(url: str) -> str:
 
 
 _REDUCED_ISO = re.compile(r"^\s*(\d{4})(?:-(\d{2}))?\s*$")
+_HAS_YEAR = re.compile(r"(?<!\d)(?:1[89]|20)\d{2}(?!\d)")
 _URL_DATES = [
     (re.compile(r"/((?:19|20)\d{2})/(\d{1,2})/(\d{1,2})(?:/|$)"), "day"),
     (re.compile(r"(?<!\d)((?:19|20)\d{2})-(\d{2})-(\d{2})(?!\d)"), "day"),
@@ -94,11 +95,14 @@ def parse_date(value: object) -> str:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).date().isoformat()
     except ValueError:
         pass
-    parsed = dateparser.parse(
-        text, languages=["en"], settings={"PREFER_DAY_OF_MONTH": "first", "STRICT_PARSING": False}
-    )
+    # dateparser fills what a text lacks from today's clock ("N/A", "Monday", "2 days ago" became recent dates):
+    # only texts naming a year, or a Unix timestamp, are dates, and relative times are not parsed.
+    if not _HAS_YEAR.search(text) and not (text.isdigit() and len(text) >= 9):
+        return ""
+    absolute = {"PREFER_DAY_OF_MONTH": "first", "PARSERS": ["timestamp", "custom-formats", "absolute-time"]}
+    parsed = dateparser.parse(text, languages=["en"], settings={**absolute, "STRICT_PARSING": False})
     if parsed is None:
-        parsed = dateparser.parse(text, settings={"PREFER_DAY_OF_MONTH": "first"})
+        parsed = dateparser.parse(text, settings=absolute)
     return parsed.date().isoformat() if parsed else ""
 
 

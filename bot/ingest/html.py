@@ -8,9 +8,8 @@ from .article import Article, IngestError, make_article
 
 
 def read_html(path: Path, text: str) -> list[Article]:
-    document = trafilatura.bare_extraction(
-        text, with_metadata=True, include_comments=False, favor_recall=True, as_dict=True
-    )
+    extracted = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False, favor_recall=True)
+    document = extracted.as_dict() if extracted is not None else None
     if not document or not (document.get("text") or "").strip():
         raise IngestError(f"{path}: no article text found in the HTML page")
     categories = document.get("categories") or []
