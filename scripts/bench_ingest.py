@@ -10,8 +10,6 @@ import gc
 import json
 import os
 import platform
-import re
-import shlex
 import statistics
 import sys
 import tempfile
@@ -21,10 +19,10 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from benchlib import REPO, command_line, markers, write_section
+
 DATASET = Path("datasets/realtimeqa-2023")
-START = "<!-- bench_ingest:start -->"
-END = "<!-- bench_ingest:end -->"
+START, END = markers("bench_ingest")
 WARMUP_ARTICLES = 4
 BASELINE_COLLECTION = "bench_baseline"
 
@@ -362,14 +360,6 @@ class Bench:
 # ---------------------------------------------------------------------------------------------- report
 
 
-def command_line() -> str:
-    argv = list(sys.argv)
-    script = Path(argv[0]).resolve()
-    if script.is_relative_to(REPO):
-        argv[0] = str(script.relative_to(REPO))
-    return "python " + shlex.join(argv)
-
-
 def machine_facts() -> dict[str, str]:
     import torch
 
@@ -498,19 +488,6 @@ def render(args, bench: Bench, results: Results, facts: dict[str, str], when: st
     return "\n".join(out) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END) + r"\n?", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
-
-
 # ---------------------------------------------------------------------------------------------- main
 
 
@@ -572,7 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     print(section, end="")
     if args.write:
         target = REPO / "docs" / "benchmarks.md"
-        write_section(target, section)
+        write_section(target, section, "bench_ingest")
         print(f"updated {target}", file=sys.stderr)
     return 0
 

@@ -1,0 +1,100 @@
+"""Benchmark: does the bot refuse what the news does not cover, and answer what it does?
+
+MultiHop-RAG (../shared/datasets/multihop-rag) is indexed into a temporary index (its 326 articles), and all
+500 questions are asked: its null queries ("Insufficient information") should be refused, the others
+answered. Prints, for several values of NEWSBOT_MIN_RELEVANCE, the share of null queries refused and of
+answerable queries wrongly refused (by the relevance gate alone), and the same for the full default
+answerer. With --write, updates its section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchlib import BENCHMARKS, REPO, command_line, markers, write_section
+
+sys.path.insert(0, str(REPO))
+
+from bot.chain import NewsBot  # noqa: E402
+from bot.embedding import LocalEmbeddings  # noqa: E402
+from bot.indexing import ingest  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+
+THRESHOLDS = (0.25, 0.30, 0.35, 0.40, 0.45)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shared", default=str(REPO.parent / "shared"), help="the shared data folder")
+    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    data = Path(args.shared) / "datasets" / "multihop-rag"
+    queries = [json.loads(line) for line in (data / "queries.jsonl").read_text(encoding="utf-8").splitlines() if line]
+
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings(index=Path(folder) / "index")
+        embeddings = LocalEmbeddings()
+        summary = ingest([data / "articles.jsonl"], settings, embeddings, progress=False)
+        bot = NewsBot(settings, embeddings=embeddings)
+        best: dict[str, list[float]] = {"null": [], "answerable": []}
+        refused = {"null": 0, "answerable": 0}
+        seconds = []
+        for query in queries:
+            kind = "null" if query["question_type"] == "null_query" else "answerable"
+            documents = bot.retriever.invoke(query["question"])
+            best[kind].append(max((d.metadata["score"] for d in documents), default=0.0))
+            started = time.perf_counter()
+            refused[kind] += bot.ask(query["question"]).abstained
+            seconds.append(time.perf_counter() - started)
+
+    counts = {kind: len(values) for kind, values in best.items()}
+    start, end = markers("bench_refusal")
+    lines = [
+        start,
+        "## Refusing what the news does not cover (`scripts/bench_refusal.py`)",
+        "",
+        f"- Command: `{command_line()}` (from the repository root)",
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- Index: MultiHop-RAG `articles.jsonl`, {summary.added} articles, {summary.chunks} chunks (dense retrieval, "
+        f"top_k {settings.top_k}); questions: all {len(queries)} of `queries.jsonl`, {counts['null']} null queries "
+        f"(should be refused) and {counts['answerable']} answerable ones",
+        "",
+        "Relevance gate alone (the best retrieved chunk's cosine similarity below the threshold):",
+        "",
+        "| NEWSBOT_MIN_RELEVANCE | null queries refused | answerable queries wrongly refused |",
+        "| --: | --: | --: |",
+    ]
+    for threshold in THRESHOLDS:
+        null = sum(score < threshold for score in best["null"]) / counts["null"]
+        wrong = sum(score < threshold for score in best["answerable"]) / counts["answerable"]
+        mark = " (default)" if abs(threshold - settings.min_relevance) < 1e-9 else ""
+        lines.append(f"| {threshold:.2f}{mark} | {null:.3f} | {wrong:.3f} |")
+    lines += [
+        "",
+        f"The full default answerer (gate at {settings.min_relevance} plus: a question naming something that no "
+        f"retrieved chunk mentions is refused): null queries refused **{refused['null'] / counts['null']:.3f}**, "
+        f"answerable queries wrongly refused **{refused['answerable'] / counts['answerable']:.3f}**. "
+        f"Median `ask` {statistics.median(seconds) * 1000:.0f} ms.",
+        "",
+        "Median best-chunk similarity: null queries "
+        f"{statistics.median(best['null']):.3f}, answerable {statistics.median(best['answerable']):.3f}. "
+        "The default threshold was chosen from this table: the highest value that wrongly refuses under 1% of "
+        "answerable questions.",
+        end,
+    ]
+    section = "\n".join(lines) + "\n"
+    print(section)
+    if args.write:
+        write_section(BENCHMARKS, section, "bench_refusal")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
