@@ -9,6 +9,8 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
+from .settings import Settings
+
 _lock = threading.Lock()
 
 
@@ -34,9 +36,9 @@ def _load(path: Path):
 class LocalEmbeddings(Embeddings):
     """Normalised vectors, so Chroma's cosine distance and a dot product agree."""
 
-    def __init__(self, model_path: Path | None = None, batch_size: int = 64):
+    def __init__(self, model_path: Path | None = None, batch_size: int | None = None):
         self.model_path = Path(model_path) if model_path else bundled_model_path()
-        self.batch_size = batch_size
+        self.batch_size = batch_size or Settings.model_fields["embed_batch_size"].default
 
     @property
     def model(self):

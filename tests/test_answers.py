@@ -144,3 +144,25 @@ def test_cli_bad_questions_exit_2_without_traceback(argv, message, capsys, tmp_p
     err = capsys.readouterr().err
     assert err.startswith(message)
     assert "Traceback" not in err
+
+
+def test_a_name_no_retrieved_article_mentions_is_refused_by_name(embeddings):
+    from langchain_core.documents import Document
+
+    from bot.answer import ExtractiveAnswerer
+
+    close_but_unrelated = Document(
+        page_content="The film director spoke about the summer blockbuster season.",
+        metadata={"article_id": "a1", "title": "Summer films", "source": "Polygon", "score": 0.62, "start": 0},
+    )
+    answer = ExtractiveAnswerer(embeddings, min_relevance=0.35)("Who directed Oppenheimer?", [close_but_unrelated])
+    assert answer.abstained
+    assert answer.answer == (
+        "I could not find an answer to that in the indexed news articles. None of them mentions “Oppenheimer”."
+        " The closest articles I have are: “Summer films”."
+    )
+    # The outlet counts as mentioned: "according to Polygon" is about Polygon's articles.
+    answered = ExtractiveAnswerer(embeddings, min_relevance=0.35)(
+        "What did Polygon say about films?", [close_but_unrelated]
+    )
+    assert not answered.abstained and answered.citations[0].article_id == "a1"

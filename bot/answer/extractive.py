@@ -85,6 +85,12 @@ def title_phrases(question: str) -> list[str]:
     return [m.group().lower() for m in _TITLE_RUN.finditer(question) if m.start() > 0 or " " in m.group()]
 
 
+def _quoted_names(question: str, names: set[str]) -> str:
+    """The question's own words for the names it was searched by, as the user wrote them."""
+    words = list(dict.fromkeys(w for w in WORD.findall(question) if stem(w) in names))
+    return ", ".join(f"“{w}”" for w in words)
+
+
 def _shouting(text: str) -> bool:
     words = [w for w in re.findall(r"[A-Za-z]{2,}", text)]
     return len(words) >= 4 and sum(w.isupper() for w in words) / len(words) > 0.3
@@ -122,7 +128,7 @@ class ExtractiveAnswerer:
             for d in documents
         ]
         terms, names = question_terms(question)
-        reason = self._refusal_reason(documents, terms, names)
+        reason = self._refusal_reason(question, documents, names)
         if reason:
             return Answer(question=question, answer=reason, abstained=True, retrieved=retrieved)
 
@@ -148,7 +154,7 @@ class ExtractiveAnswerer:
         chosen = self._choose(candidates)
         return self._compose(question, chosen, retrieved)
 
-    def _refusal_reason(self, documents: list[Document], terms: set[str], names: set[str]) -> str:
+    def _refusal_reason(self, question: str, documents: list[Document], names: set[str]) -> str:
         best = max((float(d.metadata.get("score", 0.0)) for d in documents), default=-1.0)
         nearest = list(dict.fromkeys(d.metadata.get("title", "") for d in documents if d.metadata.get("title")))
         hint = ""
@@ -158,10 +164,12 @@ class ExtractiveAnswerer:
         if best < self.min_relevance:
             return not_found + hint
         if names:
-            text = " ".join(d.page_content + " " + d.metadata.get("title", "") for d in documents)
+            text = " ".join(
+                f"{d.page_content} {d.metadata.get('title', '')} {d.metadata.get('source', '')}" for d in documents
+            )
             present = {stem(w) for w in WORD.findall(text)}
             if not names & present:
-                return not_found + " None of them mentions " + ", ".join(sorted(names)) + "." + hint
+                return not_found + " None of them mentions " + _quoted_names(question, names) + "." + hint
         return ""
 
     @staticmethod
