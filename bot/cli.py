@@ -48,7 +48,8 @@ def _print_answer(answer, out: TextIO) -> None:
         out.write(f"[{citation.n}] {citation.title} ({outlet}, {when})\n")
         if citation.url:
             out.write(f"    {citation.url}\n")
-        out.write(f"    “{citation.quote.strip()}”\n")
+        for quote in [q.text for q in citation.quotes] or [citation.quote]:
+            out.write(f"    “{quote.strip()}”\n")
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:

@@ -40,7 +40,8 @@ def render_answer(answer: Answer) -> str:
         heading = f"[{title}]({citation.url})" if citation.url.startswith(("http://", "https://")) else title
         details = ", ".join(_text(x) for x in (citation.source, citation.published or "date unknown") if x)
         lines.append(f"{citation.n}. {heading} ({details})")
-        lines.append(f"   > {_text(citation.quote.strip())}")
+        quotes = [q.text for q in citation.quotes] or [citation.quote]
+        lines.append("\n   >\n".join(f"   > {_text(quote.strip())}" for quote in quotes))
     return "\n".join(lines)
 
 

@@ -93,3 +93,22 @@ def test_article_markup_is_shown_as_text():
     assert "[click](" not in rendered and "\\[click\\](javascript:alert(3))" in rendered  # literal text
     assert "(javascript:alert(4))" not in rendered  # only http(s) links become links
     assert rendered.splitlines()[0].endswith(" [1]")
+
+
+def test_every_quoted_sentence_is_shown_under_its_source():
+    from bot.answer import Quote
+
+    citation = Citation(
+        n=1,
+        article_id="a",
+        title="T",
+        source="Polygon",
+        url="https://example.org/a",
+        published="2023-10-18",
+        quote="First.",
+        quotes=[Quote(text="First.", start=0, end=6), Quote(text="Second.", start=7, end=14)],
+    )
+    rendered = render_answer(
+        Answer(question="q", answer="First. [1] Second. [1]", abstained=False, citations=[citation])
+    )
+    assert rendered.endswith("1. [T](https://example.org/a) (Polygon, 2023-10-18)\n   > First.\n   >\n   > Second.")
