@@ -9,7 +9,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from .answer import Answer, ExtractiveAnswerer
 from .embedding import LocalEmbeddings
-from .indexing import IngestSummary, ingest, open_store
+from .indexing import IngestSummary, ingest, open_store, refresh_keyword_index
 from .retrieval import NewsRetriever, as_of_filter
 from .settings import Settings
 from .store import NewsStore
@@ -37,8 +37,8 @@ def build_chain(retriever: NewsRetriever, answerer: Callable[[str, list], Answer
     """{"question", "as_of"?} -> Answer. The answerer step is what an LLM backend replaces."""
 
     def retrieve(inputs: dict) -> dict:
-        scoped = retriever.model_copy(update={"as_of": inputs.get("as_of")})
-        return {**inputs, "documents": scoped.invoke(inputs["question"])}
+        documents, intent = retriever.search(inputs["question"], inputs.get("as_of"))
+        return {**inputs, "documents": documents, "intent": intent}
 
     def answer(inputs: dict) -> Answer:
         return answerer(inputs["question"], inputs["documents"])
@@ -53,7 +53,18 @@ class NewsBot:
         self.settings = settings
         self.embeddings = embeddings or LocalEmbeddings(settings.embedding_model, settings.embed_batch_size)
         self.store = store or open_store(settings, self.embeddings)
-        self.retriever = NewsRetriever(store=self.store, embeddings=self.embeddings, k=settings.top_k)
+        self.retriever = NewsRetriever(
+            store=self.store,
+            embeddings=self.embeddings,
+            keyword=refresh_keyword_index(self.store),
+            k=settings.top_k,
+            mode=settings.retrieval,
+            use_metadata=settings.use_metadata,
+            candidates=settings.candidates,
+            per_article=settings.per_article,
+            rrf_k=settings.rrf_k,
+            recency_days=settings.recency_days,
+        )
         self.answerer = ExtractiveAnswerer(self.embeddings, settings.min_relevance)
         self.chain = build_chain(self.retriever, self.answerer)
 
@@ -78,5 +89,6 @@ class NewsBot:
             return None
         log.warning("The index at %s is empty: indexing %s ...", self.settings.index, self.settings.corpus)
         summary = ingest([self.settings.corpus], self.settings, self.embeddings, store=self.store)
+        self.retriever.keyword = refresh_keyword_index(self.store)
         log.warning("%s", summary)
         return summary

@@ -27,6 +27,7 @@ def _load(path: Path):
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()  # e.g. 'sequence longer than 256' while counting tokens
 
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"no sentence-transformers model in {path} (config.json missing)")

@@ -14,6 +14,7 @@ from tqdm import tqdm
 from .chunking import Chunk, chunk_article
 from .embedding import LocalEmbeddings
 from .ingest import Article, discover, read_file
+from .keyword import KeywordIndex, fingerprint
 from .settings import Settings
 from .store import NewsStore, StoredArticle, chunk_metadata
 
@@ -67,6 +68,22 @@ def article_version(article: Article, settings: Settings, model_name: str) -> st
 
 def open_store(settings: Settings, embeddings: LocalEmbeddings, create: bool = True) -> NewsStore:
     return NewsStore(settings.index, settings.collection, embedding_model=embeddings.name, create=create)
+
+
+def refresh_keyword_index(store: NewsStore) -> KeywordIndex:
+    """The BM25 index of exactly the chunks in the store: loaded, or rebuilt when it is out of step."""
+    current = KeywordIndex.load(store.index_dir)
+    if current is not None and current.stamp == fingerprint(store.chunk_ids()):
+        return current
+    ids, texts, metadatas = [], [], []
+    for chunk_id, text, metadata in store.all_chunks():
+        ids.append(chunk_id)
+        texts.append(f"{metadata.get('title', '')}\n{text}")
+        metadatas.append(metadata)
+    rebuilt = KeywordIndex.build(ids, texts, metadatas)
+    rebuilt.save(store.index_dir)
+    log.info("keyword index rebuilt: %d chunks", len(ids))
+    return rebuilt
 
 
 def _is_under(path: str, roots: list[Path]) -> bool:
@@ -130,6 +147,7 @@ def ingest(
 
     if prune:
         summary.removed = _prune(store, stored, articles, paths, unreadable_files)
+    refresh_keyword_index(store)
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -1,6 +1,7 @@
 """Every knob in one place: defaults, NEWSBOT_* environment variables, CLI flags on top."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,20 @@ class Settings(BaseSettings):
         512, ge=1, description="Chunks embedded and written per round: bounds memory and what an interruption loses."
     )
     top_k: int = Field(8, ge=1, le=100, description="Chunks retrieved for each question.")
+    retrieval: Literal["hybrid", "dense", "bm25"] = Field(
+        "hybrid", description="hybrid: dense and BM25 keyword search fused by reciprocal rank; or one of them alone."
+    )
+    use_metadata: bool = Field(
+        True, description="Read outlets, publication dates and recency words in questions as filters and boosts."
+    )
+    candidates: int = Field(50, ge=1, le=1000, description="Chunks each search (dense, BM25) proposes before fusion.")
+    per_article: int = Field(
+        2, ge=0, le=100, description="Most chunks of one article among those retrieved (0: no limit)."
+    )
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant: larger flattens the rank differences.")
+    recency_days: float = Field(
+        30.0, gt=0, description="How fast the boost of recency words ('latest', 'this week') fades with age, in days."
+    )
     min_relevance: float = Field(
         0.35,
         ge=-1.0,

@@ -107,13 +107,45 @@ class NewsStore:
         return self.collection.count()
 
     def _all_metadatas(self, where: dict | None = None) -> Iterable[tuple[str, dict]]:
+        for chunk_id, _, metadata in self.all_chunks(where, with_text=False):
+            yield chunk_id, metadata
+
+    def all_chunks(self, where: dict | None = None, with_text: bool = True) -> Iterable[tuple[str, str, dict]]:
+        """(id, text, metadata) of every chunk, page by page."""
+        include = ["metadatas", "documents"] if with_text else ["metadatas"]
         offset = 0
         while True:
-            page = self.collection.get(where=where, include=["metadatas"], limit=_PAGE, offset=offset)
-            yield from zip(page["ids"], page["metadatas"], strict=True)
+            page = self.collection.get(where=where, include=include, limit=_PAGE, offset=offset)
+            texts = page["documents"] if with_text else [""] * len(page["ids"])
+            yield from zip(page["ids"], texts, page["metadatas"], strict=True)
             if len(page["ids"]) < _PAGE:
                 return
             offset += _PAGE
+
+    def chunk_ids(self) -> list[str]:
+        ids: list[str] = []
+        offset = 0
+        while True:
+            page = self.collection.get(include=[], limit=_PAGE * 4, offset=offset)["ids"]
+            ids.extend(page)
+            if len(page) < _PAGE * 4:
+                return ids
+            offset += _PAGE * 4
+
+    def fetch(self, chunk_ids: list[str], query_vector=None) -> list[Hit]:
+        """These chunks, scored by cosine similarity to `query_vector` when one is given."""
+        if not chunk_ids:
+            return []
+        include = ["documents", "metadatas"] + (["embeddings"] if query_vector is not None else [])
+        page = self.collection.get(ids=list(chunk_ids), include=include)
+        vectors = page["embeddings"] if query_vector is not None else [None] * len(page["ids"])
+        found = {
+            chunk_id: Hit(chunk_id, text, metadata, float(vector @ query_vector) if vector is not None else 0.0)
+            for chunk_id, text, metadata, vector in zip(
+                page["ids"], page["documents"], page["metadatas"], vectors, strict=True
+            )
+        }
+        return [found[chunk_id] for chunk_id in chunk_ids if chunk_id in found]
 
     def stored_articles(self) -> dict[str, StoredArticle]:
         articles: dict[str, StoredArticle] = defaultdict(StoredArticle)

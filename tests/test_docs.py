@@ -12,9 +12,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 def test_readme_settings_table_is_generated_from_the_settings():
     block = re.search(r"<!-- settings-table:start -->\n(.*?)\n<!-- settings-table:end -->", README, re.S)
     assert block, "README lost its settings table markers"
-    assert block.group(1) == settings_table(), (
-        "regenerate it: python -c 'from bot.settings import settings_table; print(settings_table())'"
-    )
+    assert block.group(1) == settings_table(), "regenerate it: python scripts/sync_readme.py"
 
 
 def test_readme_commands_are_what_ci_runs():

@@ -1,0 +1,134 @@
+"""BM25 over the same chunks as the Chroma collection (bm25s), persisted beside it and kept in step.
+
+The keyword index is derived data: it is rebuilt from the store whenever the set of chunk ids differs
+from the one it was built from (after an ingest, or when an ingest died before rebuilding it). Each
+build goes to a new folder and a small pointer file is replaced atomically, so a reader never sees a
+half-written index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+log = logging.getLogger(__name__)
+_POINTER = "bm25.json"
+_stemmer = Stemmer.Stemmer("english")
+
+
+def fingerprint(chunk_ids: list[str]) -> str:
+    digest = hashlib.sha256()
+    for chunk_id in sorted(chunk_ids):
+        digest.update(chunk_id.encode())
+        digest.update(b"\0")
+    return f"{len(chunk_ids)}-{digest.hexdigest()[:16]}"
+
+
+def _tokens(texts: list[str]) -> list[list[str]]:
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer, return_ids=False, show_progress=False)
+
+
+@dataclass
+class KeywordHit:
+    chunk_id: str
+    score: float
+
+
+class KeywordIndex:
+    def __init__(self, model: bm25s.BM25 | None, chunk_ids: list[str], fields: dict[str, np.ndarray], stamp: str):
+        self.model = model
+        self.chunk_ids = chunk_ids
+        self.fields = fields  # per chunk: "published_ts" (int, -1 unknown), "source" (str)
+        self.stamp = stamp
+
+    def __len__(self) -> int:
+        return len(self.chunk_ids)
+
+    @classmethod
+    def build(cls, chunk_ids: list[str], texts: list[str], metadatas: list[dict]) -> KeywordIndex:
+        model = None
+        if chunk_ids:
+            model = bm25s.BM25()
+            model.index(_tokens(texts), show_progress=False)
+        fields = {
+            "published_ts": np.array([m.get("published_ts", -1) for m in metadatas], dtype=np.int64),
+            "source": np.array([m.get("source", "") for m in metadatas], dtype=object),
+        }
+        return cls(model, list(chunk_ids), fields, fingerprint(list(chunk_ids)))
+
+    def save(self, index_dir: Path) -> None:
+        folder = index_dir / f"bm25-{self.stamp}"
+        tmp = index_dir / f".bm25-{self.stamp}.{os.getpid()}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self.model is not None:
+            self.model.save(str(tmp), show_progress=False)
+        meta = {
+            "stamp": self.stamp,
+            "chunk_ids": self.chunk_ids,
+            "published_ts": self.fields["published_ts"].tolist(),
+            "source": self.fields["source"].tolist(),
+        }
+        (tmp / "chunks.json").write_text(json.dumps(meta), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+        pointer_tmp = index_dir / f".{_POINTER}.{os.getpid()}.tmp"
+        pointer_tmp.write_text(json.dumps({"folder": folder.name}), encoding="utf-8")
+        os.replace(pointer_tmp, index_dir / _POINTER)
+        for old in index_dir.glob("bm25-*"):
+            if old != folder:
+                shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, index_dir: Path) -> KeywordIndex | None:
+        """The saved index, or None when there is none or it cannot be read (it is rebuilt then)."""
+        try:
+            folder = index_dir / json.loads((index_dir / _POINTER).read_text(encoding="utf-8"))["folder"]
+            meta = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
+            model = bm25s.BM25.load(str(folder), mmap=True, show_progress=False) if meta["chunk_ids"] else None
+        except (OSError, ValueError, KeyError) as error:
+            log.warning("keyword index in %s unreadable (%s): it will be rebuilt", index_dir, error)
+            return None
+        fields = {
+            "published_ts": np.array(meta["published_ts"], dtype=np.int64),
+            "source": np.array(meta["source"], dtype=object),
+        }
+        return cls(model, meta["chunk_ids"], fields, meta["stamp"])
+
+    def mask(self, sources: set[str] | None, ts_from: int | None, ts_to: int | None) -> np.ndarray | None:
+        """1 for chunks that pass the filters (chunks of unknown date pass date filters), else 0."""
+        if not sources and ts_from is None and ts_to is None:
+            return None
+        keep = np.ones(len(self.chunk_ids), dtype=bool)
+        if sources:
+            keep &= np.isin(self.fields["source"], list(sources))
+        published = self.fields["published_ts"]
+        unknown = published < 0
+        if ts_from is not None:
+            keep &= unknown | (published >= ts_from)
+        if ts_to is not None:
+            keep &= unknown | (published <= ts_to)
+        return keep.astype(np.float32)
+
+    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[KeywordHit]:
+        if self.model is None or not len(self.chunk_ids):
+            return []
+        tokens = _tokens([query])
+        if not tokens[0]:
+            return []
+        k = min(k, len(self.chunk_ids))
+        documents, scores = self.model.retrieve(tokens, k=k, show_progress=False, weight_mask=mask, n_threads=1)
+        return [
+            KeywordHit(self.chunk_ids[int(doc)], float(score))
+            for doc, score in zip(documents[0], scores[0], strict=True)
+            if score > 0
+        ]
