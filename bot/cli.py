@@ -155,6 +155,44 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .eval import datasets
+    from .eval.report import BENCHMARKS
+    from .eval.run import (
+        CONFIGS,
+        answers_report,
+        evaluate_answers,
+        evaluate_retrieval,
+        plot_recall,
+        prepare,
+        publish,
+        retrieval_report,
+    )
+
+    try:
+        dataset = datasets.load(args.dataset, Path(args.shared))
+    except (ValueError, FileNotFoundError) as error:
+        raise CliError(str(error)) from error
+    configs = [c.strip() for c in args.configs.split(",")] if args.configs else list(CONFIGS)
+    unknown = [c for c in configs if c not in CONFIGS]
+    if unknown:
+        raise CliError(f"unknown configuration(s) {', '.join(unknown)}: choose from {', '.join(CONFIGS)}")
+    settings = load_settings(index=args.index or Path(".eval-index") / args.dataset)
+    bot = prepare(dataset, settings, progress=sys.stderr.isatty())
+    progress = sys.stderr.isatty()
+    if args.what == "retrieval":
+        results = evaluate_retrieval(dataset, bot, configs, args.limit, progress)
+        plot = None
+        if args.write:
+            plot = plot_recall(dataset, results, BENCHMARKS.parent / f"recall-{dataset.name}.png")
+        section = retrieval_report(dataset, results, settings, plot)
+        publish(section, f"eval_retrieval_{dataset.name}", args.write)
+    else:
+        results = evaluate_answers(dataset, bot, args.limit, progress)
+        publish(answers_report(dataset, results, settings), f"eval_answers_{dataset.name}", args.write)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .ui import serve
 
@@ -211,6 +249,23 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--top-k", type=int, metavar="N", help=defaults["top_k"].description)
     with_index(ask)
     ask.set_defaults(handler=cmd_ask)
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="measure retrieval or answers on a benchmark in ../shared/datasets",
+        description="Benchmarks: ingest the dataset's articles into an evaluation index (incrementally), run its "
+        "questions, print a Markdown table (with --write: into docs/benchmarks.md, with a recall@k plot).",
+    )
+    evaluate.add_argument("what", choices=["retrieval", "answers"], help="what to measure")
+    evaluate.add_argument("--dataset", required=True, choices=["multihop", "realtimeqa"], help="which benchmark")
+    evaluate.add_argument(
+        "--configs", help="retrieval configurations to compare, comma-separated (default: all of them)"
+    )
+    evaluate.add_argument("--limit", type=int, metavar="N", help="only the first N questions (quick runs)")
+    evaluate.add_argument("--shared", default="../shared", metavar="DIR", help="the shared data folder")
+    evaluate.add_argument("--write", action="store_true", help="write the results into docs/benchmarks.md")
+    evaluate.add_argument("--index", metavar="DIR", help="evaluation index (default: .eval-index/DATASET)")
+    evaluate.set_defaults(handler=cmd_eval)
 
     serve = commands.add_parser(
         "serve",

@@ -19,7 +19,10 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
-from benchlib import REPO, command_line, markers, write_section
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bot.eval.report import command_line, markers, write_section  # noqa: E402
 
 DATASET = Path("datasets/realtimeqa-2023")
 START, END = markers("bench_ingest")
@@ -536,8 +539,6 @@ def main(argv: list[str] | None = None) -> int:
     if len(lines) < args.articles:
         print(f"note: the corpus holds only {len(lines)} records", file=sys.stderr)
 
-    if str(REPO) not in sys.path:  # run as `python scripts/bench_ingest.py` without an installed package
-        sys.path.insert(0, str(REPO))
     import bot  # noqa: F401  (sets HF_HUB_OFFLINE and friends before any model library is imported)
 
     when = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
@@ -549,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
     print(section, end="")
     if args.write:
         target = REPO / "docs" / "benchmarks.md"
-        write_section(target, section, "bench_ingest")
+        write_section(section, "bench_ingest", target)
         print(f"updated {target}", file=sys.stderr)
     return 0
 

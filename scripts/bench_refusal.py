@@ -18,12 +18,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchlib import BENCHMARKS, REPO, command_line, markers, write_section
-
+REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bot.chain import NewsBot  # noqa: E402
 from bot.embedding import LocalEmbeddings  # noqa: E402
+from bot.eval.report import command_line, markers, write_section  # noqa: E402
 from bot.indexing import ingest  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     section = "\n".join(lines) + "\n"
     print(section)
     if args.write:
-        write_section(BENCHMARKS, section, "bench_refusal")
+        write_section(section, "bench_refusal")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""What every benchmark script shares: the command line it was run with, and its section of docs/benchmarks.md."""
+"""Writing benchmark results where the project keeps them: one marked section each in docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -7,23 +7,27 @@ import shlex
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BENCHMARKS = REPO / "docs" / "benchmarks.md"
 
 
 def command_line() -> str:
-    argv = list(sys.argv)
-    script = Path(argv[0]).resolve()
-    if script.is_relative_to(REPO):
-        argv[0] = str(script.relative_to(REPO))
-    return "python " + shlex.join(argv)
+    """How this run was started, as a newcomer would type it."""
+    program, *arguments = sys.argv
+    if Path(program).name == "newsbot":
+        head = "newsbot"
+    elif Path(program).resolve().is_relative_to(REPO):
+        head = "python " + str(Path(program).resolve().relative_to(REPO))
+    else:
+        head = "python " + program
+    return " ".join([head, shlex.join(arguments)]).strip()
 
 
 def markers(name: str) -> tuple[str, str]:
     return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
 
 
-def write_section(path: Path, section: str, name: str) -> None:
+def write_section(section: str, name: str, path: Path = BENCHMARKS) -> None:
     """Replace the section between the markers named `name` (append it when absent); `section` includes them."""
     start, end = markers(name)
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"

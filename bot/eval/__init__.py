@@ -1,0 +1,1 @@
+"""Benchmark harnesses: `newsbot eval retrieval|answers --dataset multihop|realtimeqa`."""
