@@ -91,6 +91,8 @@ class KeywordIndex:
     @classmethod
     def load(cls, index_dir: Path) -> KeywordIndex | None:
         """The saved index, or None when there is none or it cannot be read (it is rebuilt then)."""
+        if not (index_dir / _POINTER).exists():
+            return None
         try:
             folder = index_dir / json.loads((index_dir / _POINTER).read_text(encoding="utf-8"))["folder"]
             meta = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))

@@ -41,11 +41,17 @@ class QueryIntent:
     published_from: int | None = None  # unix seconds, inclusive
     published_to: int | None = None
     recency: str = ""  # "", "recent" or "week"
+    days: list[date] = field(default_factory=list)  # publication days named in the question
     notes: list[str] = field(default_factory=list)
 
     @property
     def filters(self) -> bool:
         return bool(self.sources) or self.published_from is not None or self.published_to is not None
+
+
+def day_span(day: date) -> tuple[int, int]:
+    """A publication day as a range of unix seconds, with a day either side for time zones."""
+    return _timestamp(day - timedelta(days=1)), _timestamp(day + timedelta(days=2)) - 1
 
 
 def _timestamp(day: date) -> int:
@@ -70,18 +76,28 @@ def outlet_aliases(source: str) -> list[str]:
 
 
 def find_outlets(question: str, sources: list[str]) -> set[str]:
-    found = set()
+    """Outlets the question names; where it names one section in full ('The Independent - Life and Style'),
+    the other sections that merely share the brand are left out."""
+    matches: dict[str, tuple[int, int]] = {}
     compact_question = re.sub(r"[^a-z0-9]", "", question.lower())
     for source in sources:
-        for alias in outlet_aliases(source):
+        for alias in sorted(outlet_aliases(source), key=len, reverse=True):
             if alias.islower() and "." not in alias:  # a site name written together: "usatoday" for "USA Today"
-                hit = len(alias) >= 6 and alias in compact_question
-            else:  # as written (capitals included), so "on the verge of" or "at the age of" name no outlet
-                hit = re.search(rf"(?<![\w]){re.escape(alias)}(?![\w])", question)
+                if len(alias) >= 6 and alias in compact_question:
+                    matches[source] = (0, 0)
+                    break
+                continue
+            # as written (capitals included), so "on the verge of" or "at the age of" name no outlet
+            hit = re.search(rf"(?<![\w]){re.escape(alias)}(?![\w])", question)
             if hit:
-                found.add(source)
+                matches[source] = hit.span()
                 break
-    return found
+    widest = [span for span in matches.values() if span != (0, 0)]
+    return {
+        source
+        for source, (start, end) in matches.items()
+        if not any(s <= start and end <= e and (e - s) > (end - start) for s, e in widest)
+    }
 
 
 def _resolve(month: int, day: int, year: int | None, reference: date) -> date | None:
@@ -110,9 +126,10 @@ def parse_query(question: str, sources: list[str], reference: date) -> QueryInte
             resolved = _resolve(_MONTHS[month_name.lower().rstrip(".")], day, year, reference)
             if resolved:
                 days.append(resolved)
+        intent.days = sorted(set(days))
         if days:  # one day or several: the span they cover, a day either side for time zones
-            intent.published_from = _timestamp(min(days) - timedelta(days=1))
-            intent.published_to = _timestamp(max(days) + timedelta(days=2)) - 1
+            intent.published_from = day_span(min(days))[0]
+            intent.published_to = day_span(max(days))[1]
             intent.notes.append("published: " + ", ".join(d.isoformat() for d in sorted(set(days))) + " (±1 day)")
         else:
             months = [(m, int(y)) for m, y in _MONTH_YEAR.findall(question)]
@@ -127,3 +144,72 @@ def parse_query(question: str, sources: list[str], reference: date) -> QueryInte
         intent.recency = "week" if _THIS_WEEK.search(question) else "recent"
         intent.notes.append(f"recency: newer articles first (as of {reference.isoformat()})")
     return intent
+
+
+_CLAUSE_BREAK = re.compile(r"\s*(?:[,;:]|\bwhile\b|\bwhereas\b|\bas well as\b)\s*", re.I)
+_WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
+_FACET_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "has",
+        "have",
+        "had",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "which",
+        "who",
+        "what",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "how",
+        "does",
+        "do",
+        "did",
+        "also",
+        "both",
+        "article",
+        "articles",
+        "reported",
+        "report",
+        "according",
+    ]
+)
+
+
+def facets(question: str, min_words: int = 3) -> list[str]:
+    """The separate things a long question asks about, one clause each ("..., influencing app distribution,
+    showcasing new hardware, and impacting news publishers' revenue"); [] when it asks about one thing."""
+    parts = []
+    for clause in _CLAUSE_BREAK.split(question):
+        clause = re.sub(r"^(?:and|but|or)\s+", "", clause.strip(" ?.!"), flags=re.I)
+        content = [w for w in _WORD.findall(clause) if w.lower() not in _FACET_STOPWORDS]
+        if len(content) >= min_words:
+            parts.append(clause)
+    return parts if len(parts) >= 2 else []

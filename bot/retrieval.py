@@ -19,7 +19,7 @@ from pydantic import ConfigDict, Field
 from .embedding import LocalEmbeddings
 from .ingest.article import parse_date
 from .keyword import KeywordIndex
-from .query import QueryIntent, parse_query
+from .query import QueryIntent, day_span, facets, parse_query
 from .store import Hit, NewsStore
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -127,11 +127,15 @@ class NewsRetriever(BaseRetriever):
         end = as_of_timestamp(as_of)
         vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
 
-        hits = self._candidates(query, vector, intent.sources, intent.published_from, _min(intent.published_to, end))
+        start, stop = intent.published_from, _min(intent.published_to, end)
+        hits = self._candidates(query, vector, intent.sources, start, stop)
         if intent.filters and len(hits) < self.k:  # the filters were too narrow: widen, keep the filtered first
             wider = self._candidates(query, vector, set(), None, end)
             hits.update({chunk_id: hit for chunk_id, hit in wider.items() if chunk_id not in hits})
         ranked = sorted(hits.values(), key=lambda h: h[1], reverse=True)
+        extra = self._sub_searches(query, intent, start, stop) if self.use_metadata else []
+        if extra:  # several sources or facets asked for: each gets its best evidence near the top
+            ranked = _round_robin([ranked, *extra])
         if intent.recency:
             reference = end if end else _timestamp(self._current_catalog().newest)
             ranked = self._by_recency(ranked, intent.recency, reference)
@@ -153,6 +157,26 @@ class NewsRetriever(BaseRetriever):
         missing = [chunk_id for chunk_id in keyword_ids if chunk_id not in by_id]
         by_id.update({hit.chunk_id: hit for hit in self.store.fetch(missing, vector)})
         return {chunk_id: (by_id[chunk_id], score) for chunk_id, score in fused.items() if chunk_id in by_id}
+
+    def _sub_searches(
+        self, query: str, intent: QueryIntent, start: int | None, end: int | None
+    ) -> list[list[tuple[Hit, float]]]:
+        """One search per outlet when several are named, and one per clause of a question that asks about
+        several things; each returns its own ranking."""
+        searches: list[tuple[str, set[str], int | None, int | None]] = []
+        if len(intent.sources) >= 2:
+            searches += [(query, {source}, start, end) for source in sorted(intent.sources)]
+        if len(intent.days) >= 2:
+            searches += [(query, intent.sources, *day_span(day)) for day in intent.days]
+        searches += [(clause, intent.sources, start, end) for clause in facets(query)]
+        if not searches:
+            return []
+        vectors = self.embeddings.encode([search[0] for search in searches])
+        rankings = []
+        for (text, sources, first, last), vector in zip(searches, vectors, strict=True):
+            found = self._candidates(text, vector, sources, first, _min(last, end))
+            rankings.append(sorted(found.values(), key=lambda h: h[1], reverse=True))
+        return rankings
 
     def _by_recency(self, ranked: list[tuple[Hit, float]], kind: str, reference: int | None) -> list:
         if reference is None:
@@ -189,6 +213,18 @@ class NewsRetriever(BaseRetriever):
     def _document(hit: Hit, fused: float) -> Document:
         metadata = {**hit.metadata, "score": hit.score, "fused": fused, "chunk_id": hit.chunk_id}
         return Document(page_content=hit.text, metadata=metadata)
+
+
+def _round_robin(rankings: list[list[tuple[Hit, float]]]) -> list[tuple[Hit, float]]:
+    """First of each ranking, then the second of each, ...; each chunk once, scored by its merged position."""
+    merged: list[Hit] = []
+    seen: set[str] = set()
+    for depth in range(max(len(r) for r in rankings)):
+        for ranking in rankings:
+            if depth < len(ranking) and ranking[depth][0].chunk_id not in seen:
+                seen.add(ranking[depth][0].chunk_id)
+                merged.append(ranking[depth][0])
+    return [(hit, 1.0 / (position + 1)) for position, hit in enumerate(merged)]
 
 
 def _min(a: int | None, b: int | None) -> int | None:
