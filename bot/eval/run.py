@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -126,6 +127,9 @@ def _header(title: str, name: str, settings: Settings, extra: list[str]) -> list
         f"- Command: `{command_line()}`",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; model all-MiniLM-L6-v2 (CPU); chunks of at most "
         f"{settings.chunk_tokens} tokens; top_k for answers {settings.top_k}",
+        "- Load average at the end (1/5/15 min, 2 cores): "
+        + " / ".join(f"{x:.2f}" for x in os.getloadavg())
+        + (" (other work shared the CPU: latencies are pessimistic)" if os.getloadavg()[1] > 1.2 else ""),
         *extra,
         "",
     ]
