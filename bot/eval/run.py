@@ -13,7 +13,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..chain import NewsBot
-from ..indexing import ingest
+from ..embedding import LocalEmbeddings
+from ..indexing import ingest, open_store
 from ..settings import Settings
 from .datasets import Dataset, Query
 from .metrics import mean, multihop_metrics, percentile, recall_at, shared_scorer
@@ -32,11 +33,13 @@ DEPTH = 10
 
 def prepare(dataset: Dataset, settings: Settings, progress: bool = True) -> NewsBot:
     """The dataset's articles in the index (incremental: nothing is embedded twice), and a bot over it."""
-    bot = NewsBot(settings)
-    summary = ingest([dataset.articles], settings, bot.embeddings, progress=progress, store=bot.store)
+    # Store first, bot after: a bot opened before the ingest would build a keyword index only to rebuild it.
+    embeddings = LocalEmbeddings(settings.embedding_model, settings.embed_batch_size)
+    store = open_store(settings, embeddings)
+    summary = ingest([dataset.articles], settings, embeddings, progress=progress, store=store)
     if summary.failed:
         raise RuntimeError(f"{summary.failed} records of {dataset.articles} failed to ingest: {summary.errors[:3]}")
-    return NewsBot(settings, embeddings=bot.embeddings, store=bot.store)
+    return NewsBot(settings, embeddings=embeddings, store=store)
 
 
 def _retriever(bot: NewsBot, config: dict):
