@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from .answer import Answer, ExtractiveAnswerer
+from .answer.llm import Answerer, LLMAnswerer, build_answerer, condense_question
+from .conversation import HistoryError, Turn, parse_history, standalone
 from .embedding import LocalEmbeddings
 from .indexing import IngestSummary, ingest, open_store, refresh_keyword_index
+from .keyword import KeywordIndex
 from .retrieval import NewsRetriever, as_of_filter
 from .settings import Settings
 from .store import NewsStore
@@ -33,17 +36,53 @@ def check_question(question: object, max_chars: int) -> str:
     return question
 
 
-def build_chain(retriever: NewsRetriever, answerer: Callable[[str, list], Answer]) -> Runnable:
-    """{"question", "as_of"?} -> Answer. The answerer step is what an LLM backend replaces."""
+def _finish(answer: Answer, prepared: dict) -> Answer:
+    """The answer as the user asked it, with what was searched and understood."""
+    return answer.model_copy(
+        update={
+            "question": prepared["question"],
+            "searched": prepared["searched"],
+            "understood": list(prepared["intent"].notes),
+        }
+    )
+
+
+def build_preparation(retriever: NewsRetriever, condense: Callable[[str, list[Turn]], str] = standalone) -> Runnable:
+    """{"question", "as_of"?, "history"?} -> the same plus "searched", "documents" and "intent": the follow-up
+    made to stand alone, then retrieval."""
+
+    def rewrite(inputs: dict) -> dict:
+        history = inputs.get("history") or []
+        searched = condense(inputs["question"], history) if history else inputs["question"]
+        return {**inputs, "searched": searched}
 
     def retrieve(inputs: dict) -> dict:
-        documents, intent = retriever.search(inputs["question"], inputs.get("as_of"))
+        documents, intent = retriever.search(inputs["searched"], inputs.get("as_of"))
         return {**inputs, "documents": documents, "intent": intent}
 
-    def answer(inputs: dict) -> Answer:
-        return answerer(inputs["question"], inputs["documents"])
+    return RunnableLambda(rewrite, name="condense") | RunnableLambda(retrieve, name="retrieve")
 
-    return RunnableLambda(retrieve, name="retrieve") | RunnableLambda(answer, name="answer")
+
+def build_chain(
+    retriever: NewsRetriever, answerer: Answerer, condense: Callable[[str, list[Turn]], str] = standalone
+) -> Runnable:
+    """{"question", "as_of"?, "history"?} -> Answer. The condense and answer steps are what an LLM replaces."""
+
+    def answer(prepared: dict) -> Answer:
+        result = answerer(prepared["searched"], prepared["documents"], prepared.get("history"))
+        return _finish(result, prepared)
+
+    return build_preparation(retriever, condense) | RunnableLambda(answer, name="answer")
+
+
+def llm_condenser(chat_model) -> Callable[[str, list[Turn]], str]:
+    """The LLM's condense-question rewrite; the rule-based one when the LLM fails or leaves it as it was."""
+
+    def condense(question: str, history: list[Turn]) -> str:
+        rewritten = condense_question(chat_model, history, question)
+        return rewritten if rewritten != question else standalone(question, history)
+
+    return condense
 
 
 class NewsBot:
@@ -53,35 +92,71 @@ class NewsBot:
         self.settings = settings
         self.embeddings = embeddings or LocalEmbeddings(settings.embedding_model, settings.embed_batch_size)
         self.store = store or open_store(settings, self.embeddings)
+        keyword = refresh_keyword_index(self.store)
         self.retriever = NewsRetriever(
             store=self.store,
             embeddings=self.embeddings,
-            keyword=refresh_keyword_index(self.store),
+            keyword=keyword,
+            keyword_state=KeywordIndex.saved_state(self.store.index_dir),
             k=settings.top_k,
             mode=settings.retrieval,
             use_metadata=settings.use_metadata,
             candidates=settings.candidates,
             per_article=settings.per_article,
             rrf_k=settings.rrf_k,
+            facet_clauses=settings.facet_clauses,
             recency_days=settings.recency_days,
         )
-        self.answerer = ExtractiveAnswerer(self.embeddings, settings.min_relevance)
-        self.chain = build_chain(self.retriever, self.answerer)
+        extractive = ExtractiveAnswerer(self.embeddings, settings.min_relevance)
+        self.answerer = build_answerer(settings, self.embeddings, extractive)
+        condense = llm_condenser(self.answerer.chat_model) if isinstance(self.answerer, LLMAnswerer) else standalone
+        self.preparation = build_preparation(self.retriever, condense)
+        self.chain = build_chain(self.retriever, self.answerer, condense)
 
-    def ask(self, question: str, as_of: str | None = None) -> Answer:
+    def _inputs(self, question: str, as_of: str | None, history: object) -> dict:
+        """The request, checked: QuestionError names what is wrong."""
         question = check_question(question, self.settings.max_question_chars)
+        try:
+            turns = parse_history(history, self.settings.max_history_turns, self.settings.max_history_chars)
+        except HistoryError as error:
+            raise QuestionError(str(error)) from error
         if as_of:
             try:
                 as_of_filter(as_of)
             except ValueError as error:
                 raise QuestionError(str(error)) from error
-        if self.store.count() == 0:
-            return Answer(
-                question=question,
-                answer=f"The index at {self.settings.index} is empty: add articles with `newsbot ingest PATH`.",
-                abstained=True,
-            )
-        return self.chain.invoke({"question": question, "as_of": as_of})
+        return {"question": question, "as_of": as_of, "history": turns}
+
+    def _empty_index(self, question: str) -> Answer | None:
+        self.retriever.refresh()
+        if self.retriever.keyword:
+            return None
+        return Answer(
+            question=question,
+            answer=f"The index at {self.settings.index} is empty: add articles with `newsbot ingest PATH`.",
+            abstained=True,
+        )
+
+    def ask(self, question: str, as_of: str | None = None, history: object = None) -> Answer:
+        """`history`: earlier turns, oldest first, as Turns or {"role", "content"} dicts."""
+        inputs = self._inputs(question, as_of, history)
+        return self._empty_index(inputs["question"]) or self.chain.invoke(inputs)
+
+    def stream(self, question: str, as_of: str | None = None, history: object = None) -> Iterator[str | Answer]:
+        """Text as it is written (provisional), then the final Answer, which replaces it."""
+        inputs = self._inputs(question, as_of, history)
+        empty = self._empty_index(inputs["question"])
+        if empty:
+            yield empty
+            return
+        prepared = self.preparation.invoke(inputs)
+        if isinstance(self.answerer, LLMAnswerer):
+            for item in self.answerer.stream(prepared["searched"], prepared["documents"], prepared["history"]):
+                yield _finish(item, prepared) if isinstance(item, Answer) else item
+            return
+        answer = _finish(self.answerer(prepared["searched"], prepared["documents"]), prepared)
+        yield answer.answer
+        yield answer
 
     def ensure_index(self) -> IngestSummary | None:
         """Build the index from the shipped corpus when it is empty (first start on a new machine)."""

@@ -38,7 +38,17 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def _print_answer(answer, out: TextIO) -> None:
+def _print_answer(answer, out: TextIO, explain: bool = False) -> None:
+    if explain:
+        out.write(f"Searched for: {answer.searched or answer.question}\n")
+        for line in answer.understood:
+            out.write(f"Understood: {line}\n")
+        out.write(f"Answered by: {answer.backend}\n")
+        for line in answer.dropped:
+            out.write(f"Dropped (its citation did not hold up): {line}\n")
+        out.write("\n")
+    for note in answer.notes:
+        out.write(f"Note: {note}\n")
     out.write(answer.answer + "\n")
     if answer.citations:
         out.write("\nSources:\n")
@@ -72,6 +82,56 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _duration(text: str) -> float:
+    """argparse type of --every: its error names the flag and the accepted forms."""
+    from .watch import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Poll until Ctrl-C or SIGTERM, which are the normal way to stop (status 0); --once: 1 if anything failed."""
+    import signal
+    import threading
+
+    from .store import IndexUnusable
+    from .watch import format_duration, watch
+
+    if args.verbose:
+        logging.getLogger("bot").setLevel(logging.INFO)
+    for feed in args.feeds:
+        if not feed.lower().startswith(("http://", "https://")):
+            raise CliError(f"{feed} is not an http(s) feed URL (for files, use `newsbot ingest`)")
+    settings = _settings(args)
+    if not args.once:
+        print(f"watching {len(args.feeds)} feed(s) every {format_duration(args.every)}; Ctrl-C stops.", file=sys.stderr)
+
+    def stop(signum, frame):  # a service manager's SIGTERM stops as cleanly as Ctrl-C
+        raise KeyboardInterrupt
+
+    main_thread = threading.current_thread() is threading.main_thread()  # signal handlers can only be set there
+    previous = signal.signal(signal.SIGTERM, stop) if main_thread else None
+    try:
+        return watch(
+            args.feeds,
+            settings,
+            every=args.every,
+            once=args.once,
+            report=lambda line: print(f"error: {line}", file=sys.stderr),
+        )
+    except IndexUnusable as error:
+        raise CliError(str(error)) from error
+    except KeyboardInterrupt:
+        print("newsbot: stopped watching.", file=sys.stderr)
+        return 0
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
 def _read_batch(path: str) -> list[tuple[int, dict | str]]:
     """(line number, request or error message) for every non-blank line."""
     try:
@@ -94,6 +154,45 @@ def _read_batch(path: str) -> list[tuple[int, dict | str]]:
             continue
         requests.append((number, request))
     return requests
+
+
+def _read_history(path: str | None) -> list | None:
+    if not path:
+        return None
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CliError(f"cannot read the history file {path}: {error.strerror or error}") from error
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CliError(f"the history file {path} is not JSON: {error}") from error
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """A conversation in the terminal: follow-ups ("when does it come out?") use the earlier turns."""
+    from .chain import NewsBot, QuestionError
+    from .store import IndexUnusable
+
+    try:
+        bot = NewsBot(_settings(args))
+    except IndexUnusable as error:
+        raise CliError(str(error)) from error
+    print(f"Ask about the news (empty line or Ctrl-D to quit). For example: {EXAMPLE}")
+    history: list[dict] = []
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not question:
+            return 0
+        try:
+            answer = bot.ask(question, as_of=args.as_of, history=history[-bot.settings.max_history_turns :])
+        except QuestionError as error:
+            print(f"error: {error}", file=sys.stderr)
+            continue
+        _print_answer(answer, sys.stdout, explain=args.explain or bool(answer.searched and answer.searched != question))
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -122,13 +221,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     if not args.batch:
         try:
-            answer = bot.ask(args.question, as_of=args.as_of)
+            answer = bot.ask(args.question, as_of=args.as_of, history=_read_history(args.history))
         except QuestionError as error:
             raise CliError(str(error)) from error
         if args.json:
             print(json.dumps(answer.public(), ensure_ascii=False, indent=2))
         else:
-            _print_answer(answer, sys.stdout)
+            _print_answer(answer, sys.stdout, explain=args.explain)
         return 0
 
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
@@ -139,7 +238,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 record = {"id": None, "line": number, "error": request}
             else:
                 try:
-                    answer = bot.ask(request["question"], as_of=request.get("as_of") or args.as_of)
+                    answer = bot.ask(
+                        request["question"], as_of=request.get("as_of") or args.as_of, history=request.get("history")
+                    )
                     record = {"id": request.get("id"), **answer.public()}
                     record["retrieved"] = [r.model_dump() for r in answer.retrieved]
                 except QuestionError as error:
@@ -217,10 +318,16 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest",
         help="add or update articles in the index",
         description="Index article files and folders (recursively): .txt, .md (YAML front matter), .json, "
-        ".jsonl, .html, and RSS/Atom feeds (.xml, .rss, .atom). Only new or changed articles are embedded; "
+        ".jsonl, .html, and RSS/Atom feeds (.xml, .rss, .atom); and http(s) URLs of article pages (main text "
+        "extracted) and of RSS/Atom feeds (each entry's page fetched). Only new or changed articles are embedded; "
         "rerunning after an interruption completes the index.",
     )
-    ingest.add_argument("paths", nargs="+", metavar="PATH", help="article files or folders")
+    ingest.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH_OR_URL",
+        help="article files or folders, or http(s) URLs of article pages or RSS/Atom feeds",
+    )
     ingest.add_argument(
         "--prune",
         action="store_true",
@@ -230,6 +337,25 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--verbose", action="store_true", help="log every batch written to the index")
     with_index(ingest)
     ingest.set_defaults(handler=cmd_ingest)
+
+    watch = commands.add_parser(
+        "watch",
+        help="poll RSS/Atom feeds and ingest their new articles",
+        description="Poll RSS/Atom feeds and ingest the pages of new or updated entries, one line per feed and "
+        "cycle, until Ctrl-C. Entries already in the index are not fetched again. For cron: --once.",
+    )
+    watch.add_argument("feeds", nargs="+", metavar="FEED_URL", help="http(s) URLs of RSS or Atom feeds")
+    watch.add_argument(
+        "--every",
+        type=_duration,
+        default="15m",
+        metavar="DURATION",
+        help="time between polls, such as 90s, 15m or 1h (default: 15m)",
+    )
+    watch.add_argument("--once", action="store_true", help="poll once and exit (status 1 if a feed or entry failed)")
+    watch.add_argument("--verbose", action="store_true", help="log every page fetched and batch written")
+    with_index(watch)
+    watch.set_defaults(handler=cmd_watch)
 
     ask = commands.add_parser(
         "ask",
@@ -241,14 +367,34 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument(
         "--batch",
         metavar="FILE",
-        help='answer every JSON line {"id", "question", "as_of"?} of FILE (- for stdin); '
-        "write one JSON object per line, with the retrieved chunks",
+        help='answer every JSON line {"id", "question", "as_of"?, "history"?} of FILE (- for stdin), history being '
+        'earlier turns [{"role": "user"|"assistant", "content": "..."}]; write one JSON object per line, with the '
+        "retrieved chunks",
+    )
+    ask.add_argument(
+        "--history",
+        metavar="FILE",
+        help='earlier turns of the conversation, a JSON list [{"role": "user"|"assistant", "content": "..."}]',
+    )
+    ask.add_argument(
+        "--explain", action="store_true", help="also show what was searched (a follow-up rewritten to stand alone)"
     )
     ask.add_argument("--output", metavar="FILE", help="with --batch: write the results to FILE instead of stdout")
     ask.add_argument("--as-of", metavar="DATE", help="answer from articles published up to DATE (YYYY-MM-DD)")
     ask.add_argument("--top-k", type=int, metavar="N", help=defaults["top_k"].description)
     with_index(ask)
     ask.set_defaults(handler=cmd_ask)
+
+    chat = commands.add_parser(
+        "chat",
+        help="a conversation in the terminal, with follow-up questions",
+        description="Ask one question after another; follow-ups such as “when does it come out?” are "
+        "understood from the earlier turns. Example first question: " + EXAMPLE,
+    )
+    chat.add_argument("--as-of", metavar="DATE", help="answer from articles published up to DATE (YYYY-MM-DD)")
+    chat.add_argument("--explain", action="store_true", help="show what was searched for every question")
+    with_index(chat)
+    chat.set_defaults(handler=cmd_chat)
 
     evaluate = commands.add_parser(
         "eval",

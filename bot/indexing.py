@@ -9,11 +9,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from .chunking import Chunk, chunk_article
 from .embedding import LocalEmbeddings
 from .ingest import Article, discover, read_file
+from .ingest.fetch import Fetcher, looks_like_url, read_url
 from .keyword import KeywordIndex, fingerprint
 from .settings import Settings
 from .store import NewsStore, StoredArticle, chunk_metadata
@@ -75,12 +77,13 @@ def refresh_keyword_index(store: NewsStore) -> KeywordIndex:
     current = KeywordIndex.load(store.index_dir)
     if current is not None and current.stamp == fingerprint(store.chunk_ids()):
         return current
-    ids, texts, metadatas = [], [], []
-    for chunk_id, text, metadata in store.all_chunks():
+    ids, texts, metadatas, vectors = [], [], [], []
+    for chunk_id, text, metadata, vector in store.all_chunks_with_vectors():
         ids.append(chunk_id)
         texts.append(f"{metadata.get('title', '')}\n{text}")
         metadatas.append(metadata)
-    rebuilt = KeywordIndex.build(ids, texts, metadatas)
+        vectors.append(vector)
+    rebuilt = KeywordIndex.build(ids, texts, metadatas, np.asarray(vectors, dtype=np.float32) if ids else None)
     rebuilt.save(store.index_dir)
     log.info("keyword index rebuilt: %d chunks", len(ids))
     return rebuilt
@@ -99,25 +102,30 @@ def ingest(
     report: Callable[[str], None] = lambda line: log.warning(line),
     store: NewsStore | None = None,
 ) -> IngestSummary:
+    """Index files, folders and http(s) URLs (article pages, RSS/Atom feeds); only new or changed articles are
+    embedded. Bad inputs are reported one line each and counted in `failed`; they never stop the others."""
     started = time.perf_counter()
-    paths = [Path(p) for p in paths]
+    paths = list(paths)
+    urls = [str(p).strip() for p in paths if looks_like_url(p)]
+    paths = [Path(p) for p in paths if not looks_like_url(p)]
     embeddings = embeddings or LocalEmbeddings(settings.embedding_model, settings.embed_batch_size)
     summary = IngestSummary()
 
-    files, path_errors = discover(paths)
-    for error in path_errors:
+    def failed(error: str) -> None:
         summary.failed += 1
         summary.errors.append(error)
         report(error)
+
+    files, path_errors = discover(paths)
+    for error in path_errors:
+        failed(error)
 
     articles: dict[str, Article] = {}
     unreadable_files: set[str] = set()
     for file in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 20, leave=False):
         result = read_file(file)
         for error in result.errors:
-            summary.failed += 1
-            summary.errors.append(error)
-            report(error)
+            failed(error)
         if result.errors:  # with --prune, a file with bad records keeps what it had in the index
             unreadable_files.add(str(file))
         for article in result.articles:
@@ -125,6 +133,41 @@ def ingest(
 
     store = store or open_store(settings, embeddings)
     stored = store.stored_articles()
+    if urls:
+        index = {article_id: info.path for article_id, info in stored.items()}
+        with Fetcher(settings) as fetcher:
+            for url in tqdm(list(dict.fromkeys(urls)), desc="fetching", unit="URL", disable=not progress, leave=False):
+                result = read_url(url, fetcher, index=index)
+                for error in result.errors:
+                    failed(error)
+                for article in result.articles:
+                    articles[article.id] = article
+
+    store_articles(articles.values(), settings, embeddings, store, summary, stored=stored, progress=progress)
+
+    if prune:
+        summary.removed = _prune(store, stored, articles, paths, unreadable_files)
+    refresh_keyword_index(store)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def store_articles(
+    articles: Iterable[Article],
+    settings: Settings,
+    embeddings: LocalEmbeddings,
+    store: NewsStore,
+    summary: IngestSummary,
+    *,
+    stored: dict[str, StoredArticle] | None = None,
+    progress: bool = False,
+) -> None:
+    """Embed and write the new or changed articles, counting added/updated/unchanged into `summary`.
+
+    The BM25 index is not refreshed here: callers do it once after all their writes (refresh_keyword_index).
+    """
+    articles = {article.id: article for article in articles}  # the same story twice: the later copy wins
+    stored = store.stored_articles() if stored is None else stored
     versions = {article_id: article_version(a, settings, embeddings.name) for article_id, a in articles.items()}
 
     pending: list[Article] = []
@@ -144,12 +187,25 @@ def ingest(
 
     stale = {a: set(info.versions) - {versions.get(a)} for a, info in stored.items() if a in versions}
     _embed_and_write(pending, versions, stale, settings, embeddings, store, summary, progress)
+    _remember_feed_dates(store, articles.values(), versions)
 
-    if prune:
-        summary.removed = _prune(store, stored, articles, paths, unreadable_files)
-    refresh_keyword_index(store)
-    summary.seconds = time.perf_counter() - started
-    return summary
+
+def _remember_feed_dates(store: NewsStore, articles: Iterable[Article], versions: dict[str, str]) -> None:
+    """Keep each feed entry's date on its article's first chunk: `watch` fetches the page again only when the
+    feed announces a later one. Not part of the content version, so a new date alone re-embeds nothing."""
+    stamps = {a.id: a.extra["feed_updated"] for a in articles if a.extra.get("feed_updated")}
+    if not stamps:
+        return
+    first_chunks = [f"{article_id}|{versions[article_id]}|0" for article_id in stamps]
+    page = store.collection.get(ids=first_chunks, include=["metadatas"])
+    ids, metadatas = [], []
+    for chunk_id, metadata in zip(page["ids"], page["metadatas"], strict=True):
+        stamp = stamps[metadata["article_id"]]
+        if metadata.get("feed_updated") != stamp:
+            ids.append(chunk_id)
+            metadatas.append({**metadata, "feed_updated": stamp})
+    if ids:
+        store.collection.update(ids=ids, metadatas=metadatas)
 
 
 def _embed_and_write(
@@ -214,12 +270,13 @@ def _prune(
     roots: list[Path],
     unreadable_files: set[str],
 ) -> int:
-    """Remove articles whose file is gone, or whose file (under the given paths) no longer holds them."""
+    """Remove articles whose file is gone, or whose file (under the given paths) no longer holds them (never
+    articles fetched from URLs)."""
     resolved_roots = [root.resolve() for root in roots]
     doomed = []
     for article_id, info in stored.items():
-        if article_id in seen or info.path in unreadable_files:
-            continue
+        if article_id in seen or info.path in unreadable_files or looks_like_url(info.path):
+            continue  # articles fetched from URLs have no file to be gone: never pruned
         file_gone = not info.path or not Path(info.path).exists()
         if file_gone or _is_under(info.path, resolved_roots):
             doomed.append(article_id)

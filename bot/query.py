@@ -146,7 +146,8 @@ def parse_query(question: str, sources: list[str], reference: date) -> QueryInte
     return intent
 
 
-_CLAUSE_BREAK = re.compile(r"\s*(?:[,;:]|\bwhile\b|\bwhereas\b|\bas well as\b)\s*", re.I)
+# a comma, but not the one in "£15,000"; a colon, but not the one in "10:30"
+_CLAUSE_BREAK = re.compile(r"\s*(?:,(?!\d{3}\b)|;|:(?!\d)|\bwhile\b|\bwhereas\b|\bas well as\b)\s*", re.I)
 _WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
 _FACET_STOPWORDS = frozenset(
     [
@@ -203,7 +204,7 @@ _FACET_STOPWORDS = frozenset(
 )
 
 
-def facets(question: str, min_words: int = 3) -> list[str]:
+def facets(question: str, min_words: int = 3, min_parts: int = 2) -> list[str]:
     """The separate things a long question asks about, one clause each ("..., influencing app distribution,
     showcasing new hardware, and impacting news publishers' revenue"); [] when it asks about one thing."""
     parts = []
@@ -212,4 +213,4 @@ def facets(question: str, min_words: int = 3) -> list[str]:
         content = [w for w in _WORD.findall(clause) if w.lower() not in _FACET_STOPWORDS]
         if len(content) >= min_words:
             parts.append(clause)
-    return parts if len(parts) >= 2 else []
+    return parts if len(parts) >= max(2, min_parts) else []

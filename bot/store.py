@@ -112,12 +112,21 @@ class NewsStore:
 
     def all_chunks(self, where: dict | None = None, with_text: bool = True) -> Iterable[tuple[str, str, dict]]:
         """(id, text, metadata) of every chunk, page by page."""
-        include = ["metadatas", "documents"] if with_text else ["metadatas"]
+        for chunk_id, text, metadata, _ in self.all_chunks_with_vectors(where, with_text, with_vectors=False):
+            yield chunk_id, text, metadata
+
+    def all_chunks_with_vectors(
+        self, where: dict | None = None, with_text: bool = True, with_vectors: bool = True
+    ) -> Iterable[tuple[str, str, dict, Sequence[float] | None]]:
+        """(id, text, metadata, embedding) of every chunk, page by page."""
+        include = ["metadatas"] + (["documents"] if with_text else []) + (["embeddings"] if with_vectors else [])
         offset = 0
         while True:
             page = self.collection.get(where=where, include=include, limit=_PAGE, offset=offset)
-            texts = page["documents"] if with_text else [""] * len(page["ids"])
-            yield from zip(page["ids"], texts, page["metadatas"], strict=True)
+            count = len(page["ids"])
+            texts = page["documents"] if with_text else [""] * count
+            vectors = page["embeddings"] if with_vectors else [None] * count
+            yield from zip(page["ids"], texts, page["metadatas"], vectors, strict=True)
             if len(page["ids"]) < _PAGE:
                 return
             offset += _PAGE
@@ -193,6 +202,13 @@ class NewsStore:
                 strict=True,
             )
         ]
+
+    def nearest_ids(self, embedding: Sequence[float], k: int, where: dict | None = None) -> list[str]:
+        """Ids of the k nearest chunks by Chroma's index: without texts, which are fetched for the winners only."""
+        if self.collection.count() == 0:
+            return []
+        result = self.collection.query(query_embeddings=[list(embedding)], n_results=k, where=where, include=[])
+        return result["ids"][0]
 
     def article_chunks(self, article_id: str) -> list[Hit]:
         page = self.collection.get(where={"article_id": article_id}, include=["documents", "metadatas"])

@@ -61,7 +61,7 @@ def describe_index(bot: NewsBot) -> str:
     )
 
 
-def build_app(bot: NewsBot) -> gr.Blocks:
+def build_app(bot: NewsBot, settings: Settings | None = None) -> gr.Blocks:
     def respond(message: str, history: list) -> str:
         try:
             return render_answer(bot.ask(message))
@@ -83,6 +83,6 @@ def build_app(bot: NewsBot) -> gr.Blocks:
 def serve(settings: Settings) -> None:
     bot = NewsBot(settings)
     bot.ensure_index()
-    app = build_app(bot)
+    app = build_app(bot, settings)
     print(f"newsbot is serving on http://{settings.host}:{settings.port}", flush=True)
     app.launch(server_name=settings.host, server_port=settings.port, theme=_THEME, footer_links=["api"])

@@ -90,7 +90,18 @@ def test_cli_json_has_the_documented_shape(corpus_bot, corpus_settings, capsys):
     code = main(["ask", "Who is directing Romantic Anonymous?", "--json", "--index", str(corpus_settings.index)])
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
-    assert set(printed) == {"question", "answer", "abstained", "citations"}
+    assert set(printed) == {
+        "question",
+        "answer",
+        "abstained",
+        "citations",
+        "searched",
+        "understood",
+        "backend",
+        "dropped",
+        "notes",
+    }
+    assert printed["searched"] == printed["question"] and printed["backend"] == "extractive"
     citation = printed["citations"][0]
     assert set(citation) >= {"n", "article_id", "title", "source", "url", "published", "quote"}
     assert citation["article_id"] == SEED_2024 and citation["published"] == "2024"

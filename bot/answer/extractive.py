@@ -3,7 +3,9 @@ question, so every word of an answer can be traced to an article."""
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from langchain_core.documents import Document
@@ -11,6 +13,7 @@ from langchain_core.documents import Document
 from ..chunking import sentence_spans
 from ..embedding import LocalEmbeddings
 from ..terms import WORD, question_terms, stem
+from . import entities
 from .types import Answer, Citation, Quote, Retrieved
 
 _MONTHS = (
@@ -33,6 +36,7 @@ _REFERS_BACK = re.compile(
 )
 _MAX_SENTENCES = 3
 _MAX_WORDS = 90
+_ENTITY_SENTENCES = 6  # the best sentences whose names, dates and numbers vote for the short answer
 _EMBEDDED_CANDIDATES = 24  # sentences scored by the model per question; the rest lose on cheap evidence
 
 
@@ -116,7 +120,8 @@ class ExtractiveAnswerer:
         self.embeddings = embeddings
         self.min_relevance = min_relevance
 
-    def __call__(self, question: str, documents: list[Document]) -> Answer:
+    def __call__(self, question: str, documents: list[Document], history: object = None) -> Answer:
+        """`history` is accepted for the answerers' common signature; the question already stands alone."""
         retrieved = [
             Retrieved(
                 article_id=d.metadata["article_id"],
@@ -151,8 +156,36 @@ class ExtractiveAnswerer:
         vectors = self.embeddings.encode([question] + [c.text for c in candidates])
         for candidate, similarity in zip(candidates, vectors[1:] @ vectors[0], strict=True):
             candidate.score += 0.55 * float(similarity)
-        chosen = self._choose(candidates)
-        return self._compose(question, chosen, retrieved)
+        ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
+        direct = self._direct(question, ranked)
+
+        def same_story(candidate: _Candidate) -> bool:
+            """Whether a sentence is about what the question names (in it, before it, or in its title)."""
+            if not names:
+                return True
+            around = f"{candidate.document.metadata.get('title', '')} {candidate.context} {candidate.text}"
+            return _coverage(names, {stem(w) for w in WORD.findall(around)}) >= 0.5
+
+        chosen = self._choose(ranked, direct[0] if direct else None, same_story)
+        return self._compose(question, chosen, retrieved, direct, same_story)
+
+    @staticmethod
+    def _direct(question: str, ranked: list[_Candidate]) -> tuple[_Candidate, list[str]] | None:
+        """The name, date or number that answers the question, with the best sentence that says it."""
+        labels = entities.expected_labels(question)
+        top = ranked[:_ENTITY_SENTENCES]
+        if not labels or not top:
+            return None
+        newest = max((c.document.metadata.get("published", "") for c in top), default="")
+        weights = [
+            math.exp((c.score - top[0].score) / 0.05)
+            * (1.15 if newest and c.document.metadata.get("published") == newest else 1.0)
+            for c in top
+        ]
+        found = entities.best_entities(question, [c.text for c in top], weights, labels)
+        if not found:
+            return None
+        return top[found[0].sentences[0]], [entity.text for entity in found]
 
     def _refusal_reason(self, question: str, documents: list[Document], names: set[str]) -> str:
         best = max((float(d.metadata.get("score", 0.0)) for d in documents), default=-1.0)
@@ -189,36 +222,58 @@ class ExtractiveAnswerer:
         return candidates
 
     @staticmethod
-    def _choose(candidates: list[_Candidate]) -> list[_Candidate]:
-        """The best sentence; the best one of each other article close behind it (corroboration from
-        several sources); then more of the same articles if they score nearly as well."""
-        ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
+    def _choose(
+        ranked: list[_Candidate], first: _Candidate | None = None, same_story: Callable[[_Candidate], bool] = bool
+    ) -> list[_Candidate]:
+        """The best sentence (or the one the direct answer comes from); the best one of each other article
+        about the same story close behind it (corroboration from several sources); then more of the same
+        articles if they score nearly as well."""
         if not ranked:
             return []
         best = ranked[0].score
-        chosen = [ranked[0]]
+        chosen = [first or ranked[0]]
 
         def fits(candidate: _Candidate) -> bool:
             words = sum(len(c.text.split()) for c in chosen) + len(candidate.text.split())
             repeated = any(candidate.text.strip() == c.text.strip() for c in chosen)  # syndicated copies
             return len(chosen) < _MAX_SENTENCES and words <= _MAX_WORDS and not repeated
 
-        articles = {ranked[0].document.metadata["article_id"]}
-        for candidate in ranked[1:]:
+        articles = {chosen[0].document.metadata["article_id"]}
+        for candidate in ranked:
             article_id = candidate.document.metadata["article_id"]
-            if candidate.score >= best - 0.2 and article_id not in articles and fits(candidate):
+            close = candidate.score >= best - 0.2 and same_story(candidate)
+            if close and article_id not in articles and fits(candidate):
                 chosen.append(candidate)
                 articles.add(article_id)
-        for candidate in ranked[1:]:
+        for candidate in ranked:
             if candidate.score >= best - 0.1 and candidate not in chosen and fits(candidate):
                 chosen.append(candidate)
         return chosen
 
     @staticmethod
-    def _compose(question: str, chosen: list[_Candidate], retrieved: list[Retrieved]) -> Answer:
+    def _compose(
+        question: str,
+        chosen: list[_Candidate],
+        retrieved: list[Retrieved],
+        direct: tuple[_Candidate, list[str]] | None = None,
+        same_story: Callable[[_Candidate], bool] = bool,
+    ) -> Answer:
+        """A short answer first (when there is one), then the quotes. When reports of the same story have
+        different dates, the newest leads and the older ones say when they were reported: the story may
+        have moved on ("in talks" in 2023, "slated for September 27" in 2024)."""
+        story = [c for c in chosen if same_story(c)]
+        dates = {c.document.metadata.get("published", "") for c in story}
+        moved_on = len({d for d in dates if d}) >= 2
+        if moved_on:  # newest report first (after the short answer's own sentence); other quotes after them
+            lead = [chosen[0]] if direct else []
+            newest_first = sorted(
+                (c for c in story if c not in lead),
+                key=lambda c: c.document.metadata.get("published", ""),
+                reverse=True,
+            )
+            chosen = lead + newest_first + [c for c in chosen if c not in story and c not in lead]
         numbers: dict[str, int] = {}
         citations: dict[str, Citation] = {}
-        parts = []
         for candidate in chosen:
             meta = candidate.document.metadata
             article_id = meta["article_id"]
@@ -234,7 +289,19 @@ class ExtractiveAnswerer:
                     quote=candidate.text,
                 )
             citations[article_id].quotes.append(Quote(text=candidate.text, start=candidate.start, end=candidate.end))
-            parts.append(f"{candidate.text.strip()} [{numbers[article_id]}]")
+        parts = []
+        if direct:
+            names = direct[1]
+            short = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            parts.append(f"{short} [{numbers[direct[0].document.metadata['article_id']]}].")
+        newest = max((d for d in dates if d), default="")
+        for candidate in chosen:
+            meta = candidate.document.metadata
+            prefix = ""
+            if moved_on and candidate in story and meta.get("published") and meta["published"] != newest:
+                outlet = f"{meta['source']}, " if meta.get("source") else ""
+                prefix = f"Earlier ({outlet}{meta['published']}): "
+            parts.append(f"{prefix}{candidate.text.strip()} [{numbers[meta['article_id']]}]")
         return Answer(
             question=question,
             answer=" ".join(parts),

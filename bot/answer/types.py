@@ -36,7 +36,24 @@ class Answer(BaseModel):
     abstained: bool
     citations: list[Citation] = Field(default_factory=list)
     retrieved: list[Retrieved] = Field(default_factory=list)
+    searched: str = ""  # what was searched: the question, or a follow-up rewritten to stand alone
+    understood: list[str] = Field(default_factory=list)  # outlets, dates and recency read from the question
+    backend: str = "extractive"  # which answerer wrote `answer` ("extractive", or the LLM setting)
+    dropped: list[str] = Field(default_factory=list)  # LLM sentences removed: their citation did not hold up
+    notes: list[str] = Field(default_factory=list)  # what the user should know (e.g. "LLM unreachable: ...")
 
     def public(self) -> dict:
         """The documented `--json` shape."""
-        return self.model_dump(include={"question", "answer", "abstained", "citations"})
+        return self.model_dump(
+            include={
+                "question",
+                "answer",
+                "abstained",
+                "citations",
+                "searched",
+                "understood",
+                "backend",
+                "dropped",
+                "notes",
+            }
+        )

