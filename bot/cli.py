@@ -288,6 +288,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
             plot = plot_recall(dataset, results, BENCHMARKS.parent / f"recall-{dataset.name}.png")
         section = retrieval_report(dataset, results, settings, plot)
         publish(section, f"eval_retrieval_{dataset.name}", args.write)
+    elif args.what == "followups":
+        from .eval.followups import evaluate_followups, followups_report
+
+        if dataset.name != "realtimeqa":
+            raise CliError("follow-up conversations are built from realtimeqa's questions: use --dataset realtimeqa")
+        results = evaluate_followups(dataset, bot, args.limit, progress)
+        publish(followups_report(dataset, results, settings), f"eval_followups_{dataset.name}", args.write)
     else:
         results = evaluate_answers(dataset, bot, args.limit, progress)
         publish(answers_report(dataset, results, settings), f"eval_answers_{dataset.name}", args.write)
@@ -295,9 +302,30 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .ui import serve
+    from .api import serve
 
     serve(_settings(args))
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    """Export the chat's thumbs up/down (INDEX/feedback.sqlite3) for review."""
+    from .feedback import FILENAME, FeedbackStore
+
+    path = Path(_settings(args).index) / FILENAME
+    if not path.is_file():
+        print(f"No feedback yet: {path} does not exist (votes in the chat create it).", file=sys.stderr)
+        return 0
+    try:
+        out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
+    except OSError as error:
+        raise CliError(f"cannot write {args.output}: {error.strerror or error}") from error
+    try:
+        count = FeedbackStore(path).export(out, args.format)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    print(f"{count} feedback row(s) exported.", file=sys.stderr)
     return 0
 
 
@@ -402,7 +430,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Benchmarks: ingest the dataset's articles into an evaluation index (incrementally), run its "
         "questions, print a Markdown table (with --write: into docs/benchmarks.md, with a recall@k plot).",
     )
-    evaluate.add_argument("what", choices=["retrieval", "answers"], help="what to measure")
+    evaluate.add_argument(
+        "what",
+        choices=["retrieval", "answers", "followups"],
+        help="what to measure (followups: realtimeqa questions asked as follow-ups, with and without the conversation)",
+    )
     evaluate.add_argument("--dataset", required=True, choices=["multihop", "realtimeqa"], help="which benchmark")
     evaluate.add_argument(
         "--configs", help="retrieval configurations to compare, comma-separated (default: all of them)"
@@ -415,13 +447,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve",
-        help="start the chat web app",
-        description="Start the chat web app (builds the index from the sample corpus first if it is empty).",
+        help="start the chat web app, HTTP API and widget",
+        description="Start the chat web app at /, the HTTP API at /api (docs at /docs) and the embeddable widget "
+        "at /widget.js on one port (builds the index from the sample corpus first if it is empty).",
     )
     serve.add_argument("--host", help=f"{defaults['host'].description} Default: 127.0.0.1.")
     serve.add_argument("--port", type=int, help=f"{defaults['port'].description} Default: 7860.")
     with_index(serve)
     serve.set_defaults(handler=cmd_serve)
+
+    feedback = commands.add_parser(
+        "feedback",
+        help="export the thumbs up/down given to the chat's answers",
+        description="The chat's thumbs up/down, with the question, the answer, its citations and the optional "
+        "comment, as kept in INDEX/feedback.sqlite3.",
+    )
+    feedback_commands = feedback.add_subparsers(dest="feedback_command", metavar="ACTION", required=True)
+    export = feedback_commands.add_parser(
+        "export", help="print every feedback row", description="Print every feedback row, oldest first."
+    )
+    export.add_argument(
+        "--format", choices=["jsonl", "csv"], default="jsonl", help="JSON lines (default) or CSV (citations as JSON)"
+    )
+    export.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    with_index(export)
+    export.set_defaults(handler=cmd_feedback)
     return parser
 
 

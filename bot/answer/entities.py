@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ..terms import STOPWORDS, WORD, stem
+from ..terms import STOPWORDS, WORD, question_terms, stem
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +45,14 @@ _HEAD_NOUNS: dict[frozenset[str], str] = {
     NUMBER: "number amount percentage share age total price",
 }
 _HEAD: dict[str, frozenset[str]] = {word: labels for labels, words in _HEAD_NOUNS.items() for word in words.split()}
-_WHICH = re.compile(r"\b(?:which|what)\s+((?:[\w'’-]+\s+){0,3}?)([\w'’-]+)\b", re.I)
+_WHICH = re.compile(r"\b(?:which|what)((?:\s+[\w'’-]+){1,3})", re.I)  # "which streaming service"
 
 
 def expected_labels(question: str) -> frozenset[str]:
     """The entity labels that can answer the question; empty when it asks for something else (why, how)."""
     q = question.lower()
     for match in _WHICH.finditer(q):
-        for word in [*match.group(1).split(), match.group(2)]:
+        for word in match.group(1).split():
             if word in _HEAD:
                 return _HEAD[word]
     opening = re.search(
@@ -81,6 +81,34 @@ def _pipeline():
         return None
 
 
+@lru_cache(maxsize=4096)
+def sentence_entities(sentence: str) -> tuple[tuple[str, str], ...]:
+    """(text, label) of every entity in a sentence; cached, because the same sentences come back."""
+    nlp = _pipeline()
+    return () if nlp is None else tuple((e.text, e.label_) for e in nlp(sentence).ents)
+
+
+def _tag(sentences: list[str]) -> list[tuple[tuple[str, str], ...]]:
+    return [sentence_entities(sentence) for sentence in sentences]
+
+
+def answers_in(question: str, sentences: list[str], labels: frozenset[str]) -> list[bool]:
+    """Per sentence: does it name something of an expected label that the question does not name itself?"""
+    if not labels:
+        return [False] * len(sentences)
+    asked = {stem(w) for w in WORD.findall(question) if w.lower() not in STOPWORDS}
+    result = []
+    for found in _tag(sentences):
+        hit = False
+        for text, label in found:
+            words = {stem(w) for w in WORD.findall(text) if w.lower() not in STOPWORDS}
+            if label in labels and words and len(words & asked) / len(words) < 0.5:
+                hit = True
+                break
+        result.append(hit)
+    return result
+
+
 def load() -> None:
     """Load the pipeline now (at start-up) rather than on the first question."""
     _pipeline()
@@ -94,6 +122,20 @@ class Candidate:
     label: str
     score: float = 0.0
     sentences: list[int] = field(default_factory=list)  # indexes of the supporting sentences
+
+
+def _proximity(sentence: str, entity: str, asked: set[str]) -> float:
+    """1 when the entity stands next to a word of the question ("X and Y star in"), falling with distance."""
+    at = sentence.find(entity)
+    if at < 0:
+        return 0.0
+    before = len(WORD.findall(sentence[:at]))
+    after = before + len(WORD.findall(entity))
+    positions = [i for i, word in enumerate(WORD.findall(sentence)) if stem(word) in asked]
+    if not positions:
+        return 0.0
+    gap = min(before - i if i < before else i - after + 1 if i >= after else 0 for i in positions)
+    return 1.0 / (1.0 + max(0, gap - 1) / 2)
 
 
 def _key(text: str) -> str:
@@ -132,23 +174,25 @@ def rank_entities(question: str, sentences: list[str], weights: list[float], lab
     if nlp is None or not labels or not sentences:
         return []
     asked = {stem(w) for w in WORD.findall(question) if w.lower() not in STOPWORDS}
+    # what the question asks about ("star", "direct"), not what it names: the answer stands next to it
+    predicate = asked - question_terms(question)[1]
     found: dict[str, Candidate] = {}
     votes: dict[str, float] = defaultdict(float)
-    for index, (doc, weight) in enumerate(zip(nlp.pipe(sentences), weights, strict=True)):
+    for index, (ents, weight) in enumerate(zip(_tag(sentences), weights, strict=True)):
         seen_here: set[str] = set()
-        for entity in doc.ents:
-            if entity.label_ not in labels:
+        for text, label in ents:
+            if label not in labels:
                 continue
-            words = {stem(w) for w in WORD.findall(entity.text) if w.lower() not in STOPWORDS}
+            words = {stem(w) for w in WORD.findall(text) if w.lower() not in STOPWORDS}
             if not words or len(words & asked) / len(words) >= 0.5:
                 continue
-            key = _key(entity.text)
+            key = _key(text)
             if not key or key in seen_here:
                 continue
             seen_here.add(key)
-            candidate = found.setdefault(key, Candidate(entity.text.strip(), entity.label_))
+            candidate = found.setdefault(key, Candidate(text.strip(), label))
             candidate.sentences.append(index)
-            votes[key] += weight
+            votes[key] += weight * (1.0 + 0.3 * _proximity(sentences[index], text, predicate))
     # "Bills" and "Buffalo Bills" are one answer: the longer name collects the shorter one's votes
     merged: set[str] = set()
     for short in found:
@@ -161,3 +205,20 @@ def rank_entities(question: str, sentences: list[str], weights: list[float], lab
         candidate.score = votes[key]
     kept = [candidate for key, candidate in found.items() if key not in merged]
     return sorted(kept, key=lambda c: (-c.score, min(c.sentences), -len(c.text)))
+
+
+def is_person(name: str) -> bool:
+    """Whether a name reads as a person's ("Damar Hamlin") rather than a title or an organisation."""
+    nlp = _pipeline()
+    return nlp is not None and any(entity.label_ == "PERSON" for entity in nlp(f"I met {name} yesterday.").ents)
+
+
+NAMED = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "WORK_OF_ART", "EVENT", "PRODUCT"})
+
+
+def named(text: str) -> list[tuple[str, str]]:
+    """(text, label) of the named things in a text: people, organisations, places, titles, events, products."""
+    nlp = _pipeline()
+    if nlp is None:
+        return []
+    return [(entity.text, entity.label_) for entity in nlp(text).ents if entity.label_ in NAMED]

@@ -36,6 +36,8 @@ _REFERS_BACK = re.compile(
 )
 _MAX_SENTENCES = 3
 _MAX_WORDS = 90
+_TYPED_SENTENCES = 12  # the best sentences checked for an entity of the expected kind
+_TYPED_BONUS = 0.06
 _ENTITY_SENTENCES = 6  # the best sentences whose names, dates and numbers vote for the short answer
 _EMBEDDED_CANDIDATES = 24  # sentences scored by the model per question; the rest lose on cheap evidence
 
@@ -157,6 +159,12 @@ class ExtractiveAnswerer:
         for candidate, similarity in zip(candidates, vectors[1:] @ vectors[0], strict=True):
             candidate.score += 0.55 * float(similarity)
         ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
+        # A sentence that names a person, date, number... of the kind asked for is likelier to hold the answer.
+        labels = entities.expected_labels(question)
+        top = ranked[:_TYPED_SENTENCES]
+        for candidate, typed in zip(top, entities.answers_in(question, [c.text for c in top], labels), strict=True):
+            candidate.score += _TYPED_BONUS if typed else 0.0
+        ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
         direct = self._direct(question, ranked)
 
         def same_story(candidate: _Candidate) -> bool:
@@ -264,14 +272,9 @@ class ExtractiveAnswerer:
         story = [c for c in chosen if same_story(c)]
         dates = {c.document.metadata.get("published", "") for c in story}
         moved_on = len({d for d in dates if d}) >= 2
-        if moved_on:  # newest report first (after the short answer's own sentence); other quotes after them
-            lead = [chosen[0]] if direct else []
-            newest_first = sorted(
-                (c for c in story if c not in lead),
-                key=lambda c: c.document.metadata.get("published", ""),
-                reverse=True,
-            )
-            chosen = lead + newest_first + [c for c in chosen if c not in story and c not in lead]
+        if moved_on:  # newest report first; quotes about something else after them
+            newest_first = sorted(story, key=lambda c: c.document.metadata.get("published", ""), reverse=True)
+            chosen = newest_first + [c for c in chosen if c not in story]
         numbers: dict[str, int] = {}
         citations: dict[str, Citation] = {}
         for candidate in chosen:
@@ -293,7 +296,9 @@ class ExtractiveAnswerer:
         if direct:
             names = direct[1]
             short = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-            parts.append(f"{short} [{numbers[direct[0].document.metadata['article_id']]}].")
+            # cite the first (newest) quote that says it, else the sentence it was found in
+            saying = [c for c in chosen if names[0] in c.text] or [direct[0]]
+            parts.append(f"{short} [{numbers[saying[0].document.metadata['article_id']]}].")
         newest = max((d for d in dates if d), default="")
         for candidate in chosen:
             meta = candidate.document.metadata

@@ -1,0 +1,67 @@
+"""The default answerer's short answer (entities of the asked-for kind) and its time-aware ordering."""
+
+import pytest
+from langchain_core.documents import Document
+
+from bot.answer import entities
+from bot.answer.extractive import ExtractiveAnswerer
+from tests.conftest import SEED_2023, SEED_2024
+
+
+@pytest.mark.parametrize(
+    ("question", "labels"),
+    [
+        ("Who stars in What Comes After Love?", entities.PERSON),
+        ("When does What Comes After Love come out?", entities.WHEN),
+        ("How many episodes does the series have?", entities.NUMBER),
+        ("Where was it filmed?", entities.PLACE),
+        ("He is a valued member of which team?", entities.ORG),
+        ("Which streaming service will air the drama?", entities.ORG),
+        ("Which country sent tanks?", entities.PLACE),
+        ("Which film won Best Picture?", entities.WORK),
+        ("Why did the show end?", frozenset()),
+    ],
+)
+def test_the_kind_of_answer_is_read_from_the_question(question, labels):
+    assert entities.expected_labels(question) == labels
+
+
+def test_the_entity_the_question_names_is_not_its_answer():
+    sentences = ["Damar Hamlin, a safety for the Buffalo Bills, collapsed on Monday.", "The Bills won."]
+    best = entities.best_entities("Damar Hamlin plays for which team?", sentences, [1.0, 0.5], entities.ORG)
+    assert [c.text for c in best] == ["the Buffalo Bills"]
+
+
+def test_people_listed_together_are_answered_together():
+    sentence = "Emma Stone and Ryan Gosling star in La La Land, which Damien Chazelle wrote and directed."
+    best = entities.best_entities("Who stars in La La Land?", [sentence], [1.0], entities.PERSON)
+    assert sorted(c.text for c in best) == ["Emma Stone", "Ryan Gosling"]
+    best = entities.best_entities("Who directed La La Land?", [sentence], [1.0], entities.PERSON)
+    assert [c.text for c in best] == ["Damien Chazelle"]
+
+
+def test_a_short_answer_leads_and_cites_the_sentence_that_says_it(corpus_bot):
+    answer = corpus_bot.ask("When does What Comes After Love come out?")
+    assert answer.answer.startswith("Sept. 27 [1]. ")
+    assert answer.citations[0].article_id == SEED_2024
+
+
+def test_the_newest_report_leads_and_the_older_one_says_when(corpus_bot):
+    """2024: slated for Sept. 27; 2023-07-25: in talks, filming in 2024. The story moved on."""
+    answer = corpus_bot.ask("When does What Comes After Love come out?")
+    assert [c.article_id for c in answer.citations] == [SEED_2024, SEED_2023]
+    assert "[1] Earlier (2023-07-25): " in answer.answer
+    assert answer.answer.index("Sept. 27. [1]") < answer.answer.index("Earlier (2023-07-25)")
+
+
+def test_reports_of_different_dates_are_ordered_newest_first(embeddings):
+    def doc(article_id: str, published: str, text: str) -> Document:
+        meta = {"article_id": article_id, "title": "Midnight Harbor", "source": "Polygon", "url": "",
+                "published": published, "start": 0, "score": 0.6}  # fmt: skip
+        return Document(page_content=text, metadata=meta)
+
+    older = doc("a", "2023-03-01", "Midnight Harbor will premiere in the autumn, its studio said in March.")
+    newer = doc("b", "2023-10-18", "Midnight Harbor will premiere on November 3, its studio said on Wednesday.")
+    answer = ExtractiveAnswerer(embeddings, 0.3)("When will Midnight Harbor premiere?", [older, newer])
+    assert [c.article_id for c in answer.citations] == ["b", "a"]
+    assert "Earlier (Polygon, 2023-03-01): Midnight Harbor will premiere in the autumn" in answer.answer
