@@ -65,3 +65,12 @@ def test_reports_of_different_dates_are_ordered_newest_first(embeddings):
     answer = ExtractiveAnswerer(embeddings, 0.3)("When will Midnight Harbor premiere?", [older, newer])
     assert [c.article_id for c in answer.citations] == ["b", "a"]
     assert "Earlier (Polygon, 2023-03-01): Midnight Harbor will premiere in the autumn" in answer.answer
+
+
+def test_sources_compared_in_the_question_are_shown_side_by_side(corpus_bot):
+    answer = corpus_bot.ask("What did Polygon and The Independent say about Taylor Swift?")
+    lines = answer.answer.split("\n")
+    assert lines[0].startswith("The Independent - Life and Style (2023-") and lines[0].endswith("[1]")
+    assert "Swift" in lines[0]
+    assert lines[1] == "Polygon: none of the articles I found from it is about this."
+    assert [c.source for c in answer.citations] == ["The Independent - Life and Style"]

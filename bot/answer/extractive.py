@@ -67,6 +67,19 @@ def answer_kind(question: str) -> str:
     return "other"
 
 
+def _outlets_named(question: str, documents: list[Document]) -> list[str]:
+    """The outlets of the retrieved articles that the question names, in the order it names them."""
+    lowered = question.lower()
+    brands = {_brand(d.metadata.get("source", "")) for d in documents}
+    named = [(lowered.find(b.lower()), b) for b in brands if len(b) > 2 and b.lower() in lowered]
+    return [brand for _, brand in sorted(named)]
+
+
+def _brand(outlet: str) -> str:
+    """ "FOX News - Lifestyle" -> "FOX News": a section belongs to its outlet."""
+    return outlet.split(" - ")[0].strip()
+
+
 def _coverage(wanted: set[str], present: set[str]) -> float:
     return len(wanted & present) / len(wanted) if wanted else 0.0
 
@@ -154,7 +167,8 @@ class ExtractiveAnswerer:
                 - (0.1 if _shouting(candidate.text) else 0.0)
             )
         # Meaning, the costly part, only for the sentences that can still win.
-        candidates = sorted(candidates, key=lambda c: c.score, reverse=True)[:_EMBEDDED_CANDIDATES]
+        candidates = sorted(candidates, key=lambda c: c.score, reverse=True)
+        candidates, cheap = candidates[:_EMBEDDED_CANDIDATES], candidates[_EMBEDDED_CANDIDATES:]
         vectors = self.embeddings.encode([question] + [c.text for c in candidates])
         for candidate, similarity in zip(candidates, vectors[1:] @ vectors[0], strict=True):
             candidate.score += 0.55 * float(similarity)
@@ -174,8 +188,39 @@ class ExtractiveAnswerer:
             around = f"{candidate.document.metadata.get('title', '')} {candidate.context} {candidate.text}"
             return _coverage(names, {stem(w) for w in WORD.findall(around)}) >= 0.5
 
+        outlets = _outlets_named(question, documents)
+        if len(outlets) >= 2:  # "Did Polygon and The Verge agree ...": each one's own words, no verdict
+            return self._side_by_side(question, outlets, ranked + cheap, retrieved, same_story)
         chosen = self._choose(ranked, direct[0] if direct else None, same_story)
         return self._compose(question, chosen, retrieved, direct, same_story)
+
+    def _side_by_side(
+        self,
+        question: str,
+        outlets: list[str],
+        ranked: list[_Candidate],
+        retrieved: list[Retrieved],
+        same_story: Callable[[_Candidate], bool],
+    ) -> Answer:
+        """The best sentence of each named outlet about what the question names, labelled with the outlet and
+        date, in the question's order; an outlet with nothing on it says so."""
+        chosen: list[_Candidate] = []
+        silent: list[str] = []
+        for outlet in outlets:
+            own = [c for c in ranked if _brand(c.document.metadata.get("source", "")) == outlet and same_story(c)]
+            if own:
+                chosen.append(own[0])
+            else:
+                silent.append(outlet)
+        answer = self._compose(question, chosen, retrieved)
+        lines = []
+        for candidate in chosen:
+            meta = candidate.document.metadata
+            when = meta.get("published") or "date unknown"
+            number = next(c.n for c in answer.citations if c.article_id == meta["article_id"])
+            lines.append(f"{meta['source']} ({when}): {candidate.text.strip()} [{number}]")
+        lines += [f"{outlet}: none of the articles I found from it is about this." for outlet in silent]
+        return answer.model_copy(update={"answer": "\n".join(lines)})
 
     @staticmethod
     def _direct(question: str, ranked: list[_Candidate]) -> tuple[_Candidate, list[str]] | None:
