@@ -95,6 +95,35 @@ class Settings(BaseSettings):
         "(calibrated on the shipped corpus: 98% of supported sentences pass, 1.4% of wrongly cited ones; "
         "docs/llm-backends.md).",
     )
+    max_body_bytes: int = Field(
+        65_536, ge=1024, description="Largest HTTP API request body, in bytes; a larger one is refused (413)."
+    )
+    rate_per_minute: float = Field(
+        30.0, ge=0, description="HTTP API requests one client (IP address) may make per minute (0: no limit)."
+    )
+    burst: int = Field(10, ge=1, description="HTTP API requests one client may make at once before the rate applies.")
+    sites: dict[str, list[str]] = Field(
+        {},
+        description='Widget site keys and the origins that may use each, as JSON: {"KEY": ["https://example.com"]}. '
+        "Other sites' pages are refused (403).",
+    )
+    site_rate_per_minute: float = Field(
+        120.0, ge=0, description="HTTP API requests all visitors of one site key may make per minute (0: no limit)."
+    )
+    site_burst: int = Field(
+        30, ge=1, description="HTTP API requests one site key may make at once before its rate applies."
+    )
+    api_concurrency: int = Field(
+        2, ge=1, le=64, description="Questions the HTTP API answers at the same time; others wait (about 1 per core)."
+    )
+    admin_token: SecretStr | None = Field(
+        None,
+        description="Token that unlocks the web app's admin tab (upload article files, ingest URLs); without it "
+        "the tab is not shown and its actions are refused. Use a long random value.",
+    )
+    upload_max_bytes: int = Field(
+        20_000_000, ge=1024, description="Largest article file the admin tab accepts, in bytes."
+    )
     host: str = Field("127.0.0.1", description="Address the web app listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port the web app listens on.")
 

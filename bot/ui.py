@@ -1,16 +1,24 @@
-"""The Gradio chat app: a thin face on the same chain the CLI uses."""
+"""The Gradio web app: a chat with streamed answers and source cards (thumbs up/down kept for review), a
+"What was reported when" timeline, and an admin tab when a token is configured. A thin face on the same
+chain the CLI and the HTTP API use."""
 
 from __future__ import annotations
 
 import html
 import logging
 import re
+from collections.abc import Iterator
 
 import gradio as gr
+import pandas as pd
 
 from .answer import Answer
 from .chain import NewsBot, QuestionError
+from .feedback import FeedbackStore
 from .settings import Settings
+from .ui_admin import admin_enabled, build_admin_tab
+from .ui_cards import excerpts, inert, render_chat_answer, render_notice, render_pending
+from .ui_timeline import TABLE_HEADERS, TABLE_TYPES, reported_when, timeline_figure, timeline_rows
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +27,8 @@ EXAMPLES = [
     "Who is directing Romantic Anonymous?",
     "What did Taylor Swift say about Travis Kelce?",
 ]
-_THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"])  # no web fonts: works offline
+THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"])  # no web fonts: works offline
+_THEME = THEME
 
 
 def _text(value: str) -> str:
@@ -31,7 +40,8 @@ def _text(value: str) -> str:
 
 
 def render_answer(answer: Answer) -> str:
-    """Markdown for the chat: the answer, then numbered sources with outlet, date, link and quote."""
+    """Markdown for text-only clients (the `/ask` endpoint): the answer, then numbered sources with outlet,
+    date, link and quote. The chat shows the same answer as HTML cards (ui_cards)."""
     lines = [re.sub(r"\\\[(\d+)\\\]", r"[\1]", _text(answer.answer))]  # keep the [n] markers readable
     if answer.citations:
         lines += ["", "**Sources**"]
@@ -46,6 +56,7 @@ def render_answer(answer: Answer) -> str:
 
 
 def describe_index(bot: NewsBot) -> str:
+    """The first screen's line on what the bot knows: articles, passages, dates and outlets."""
     overview = bot.store.overview()
     if not overview["articles"]:
         return "The index is empty: add articles with `newsbot ingest PATH`."
@@ -61,22 +72,204 @@ def describe_index(bot: NewsBot) -> str:
     )
 
 
-def build_app(bot: NewsBot, settings: Settings | None = None) -> gr.Blocks:
-    def respond(message: str, history: list) -> str:
+def _history(turns: list[dict], settings: Settings) -> list[dict]:
+    """The latest turns the bot accepts, each cut to the allowed length (a long answer must not fail the next)."""
+    keep = turns[-settings.max_history_turns :] if settings.max_history_turns else []
+    return [{**turn, "content": turn["content"][: settings.max_history_chars]} for turn in keep]
+
+
+Step = tuple[str, list, list[dict], dict]
+
+
+def _reply(chat: list, content: str) -> list:
+    """The chat with the bot's message (a new list each time: every streamed step stands on its own)."""
+    return [*chat, {"role": "assistant", "content": content}]
+
+
+class Chat:
+    """The chat tab's event handlers: one bot and one feedback store, conversation state kept per browser."""
+
+    def __init__(self, bot: NewsBot, feedback: FeedbackStore):
+        self.bot = bot
+        self.feedback = feedback
+
+    def respond(self, message: str, chat: list, turns: list[dict], records: dict) -> Iterator[Step]:
+        """Stream the answer into the chat: provisional text first, then the checked answer with its sources.
+        Yields (question box, chat messages, conversation turns, answers by message index)."""
+        asked = [*(chat or [])]
+        if (message or "").strip():
+            asked.append({"role": "user", "content": render_notice(message)})
+        chat = _reply(asked, render_pending("", "Searching the articles…"))
+        yield "", chat, turns, records
+        answer, text = None, ""
         try:
-            return render_answer(bot.ask(message))
+            for item in self.bot.stream(message or "", history=_history(turns, self.bot.settings)):
+                if isinstance(item, Answer):
+                    answer = item
+                    break
+                text += item
+                chat = _reply(asked, render_pending(text, "Writing… (checked when done)"))
+                yield "", chat, turns, records
+        except QuestionError as error:
+            chat = _reply(asked, render_notice(str(error)))
+            yield "", chat, turns, records
+            return
+        except Exception:
+            log.exception("answering in the chat failed")
+            notice = "Something went wrong while answering; the server log has the details. Try again."
+            chat = _reply(asked, render_notice(notice))
+            yield "", chat, turns, records
+            return
+        if answer is None:
+            return
+        chat = _reply(asked, render_chat_answer(answer, excerpts(answer, self.bot.store)))
+        turns = [*turns, {"role": "user", "content": answer.question}, {"role": "assistant", "content": answer.answer}]
+        record = {
+            "question": answer.question,
+            "answer": answer.answer,
+            "citations": [citation.model_dump() for citation in answer.citations],
+        }
+        yield "", chat, turns, {**records, len(chat) - 1: record}
+
+    def vote(self, data: gr.LikeData, records: dict) -> tuple[dict, int | None, dict]:
+        """Thumbs up/down: stored at once; the comment box opens for an optional comment."""
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        record = records.get(index)
+        if record is None:
+            gr.Info("Only answers can be rated.")
+            return records, None, gr.update(visible=False)
+        row = record.get("feedback_id")
+        if data.liked not in (True, False):  # the vote was taken back
+            if row is not None:
+                self.feedback.delete(row)
+            record = {key: value for key, value in record.items() if key != "feedback_id"}
+            return {**records, index: record}, None, gr.update(visible=False)
+        vote = "up" if data.liked else "down"
+        if row is None or not self.feedback.update(row, vote=vote):
+            row = self.feedback.record(record["question"], record["answer"], record["citations"], vote)
+        return {**records, index: {**record, "feedback_id": row}}, row, gr.update(visible=True)
+
+    def comment(self, text: str, row: int | None) -> tuple[str, dict]:
+        """The optional comment on the answer just rated."""
+        if row is not None and (text or "").strip():
+            self.feedback.update(row, comment=text.strip()[:2000])
+            gr.Info("Thank you: your comment was saved with your rating.")
+        return "", gr.update(visible=False)
+
+
+def _header(bot: NewsBot) -> str:
+    return "# newsbot\nAsk about entertainment news. " + describe_index(bot)
+
+
+def _example_text(data: gr.SelectData) -> str:
+    return data.value["text"]
+
+
+def _chat_tab(bot: NewsBot) -> None:
+    chat = Chat(bot, FeedbackStore.beside(bot.settings.index))
+    chatbot = gr.Chatbot(
+        label="newsbot",
+        show_label=False,
+        height="68vh",
+        min_height=420,
+        sanitize_html=True,
+        latex_delimiters=[],  # "$" in an article is a dollar, not LaTeX
+        feedback_options=("Like", "Dislike"),
+        examples=[{"text": question} for question in EXAMPLES],
+        buttons=[],
+        elem_id="newsbot-chat",
+    )
+    textbox = gr.Textbox(
+        placeholder="Ask about a film, show, actor or event… (follow-up questions are understood)",
+        show_label=False,
+        submit_btn=True,
+        max_lines=4,
+        elem_id="newsbot-question",
+    )
+    turns = gr.State([])  # plain text of the conversation, for follow-up questions
+    records = gr.State({})  # chat message index -> the answer, for feedback
+    voted = gr.State(None)  # feedback row of the latest vote, for its comment
+    with gr.Row(visible=False) as comment_row:
+        comment = gr.Textbox(label="Add a comment on this answer (optional)", scale=4, max_lines=3)
+        send = gr.Button("Send comment", scale=1)
+
+    private = {"api_visibility": "private"}
+    streamed = [textbox, chatbot, turns, records]
+    textbox.submit(chat.respond, [textbox, chatbot, turns, records], streamed, **private)
+    chatbot.example_select(_example_text, None, textbox, **private).then(
+        chat.respond, [textbox, chatbot, turns, records], streamed, **private
+    )
+    chatbot.clear(lambda: ([], {}, None), None, [turns, records, voted], **private)
+    chatbot.like(chat.vote, [records], [records, voted, comment_row], **private)
+    send.click(chat.comment, [comment, voted], [comment, comment_row], **private)
+    comment.submit(chat.comment, [comment, voted], [comment, comment_row], **private)
+
+
+def _timeline_tab(bot: NewsBot) -> None:
+    def show(name: str):
+        """The articles naming a title or a person: a timeline plot, the dated ones and the undated ones."""
+        if not (name or "").strip():
+            raise gr.Error("Type a title or a person, for example What Comes After Love.")
+        timeline = reported_when(bot, name)
+        if not len(timeline):
+            status = f"No article names “{inert(timeline.name)}”."
+        else:
+            status = f"**{len(timeline)} article(s)** name “{inert(timeline.name)}”"
+            if timeline.undated:
+                status += f"; {len(timeline.undated)} without a publication date are listed below the table"
+            status += "."
+        return (
+            status,
+            timeline_figure(timeline),
+            pd.DataFrame(timeline_rows(timeline.dated), columns=TABLE_HEADERS),
+            gr.update(
+                value=pd.DataFrame(timeline_rows(timeline.undated), columns=TABLE_HEADERS),
+                visible=bool(timeline.undated),
+            ),
+        )
+
+    gr.Markdown("Type a title or a person: every article that names it, placed by publication date.")
+    with gr.Row():
+        name = gr.Textbox(label="Title or person", placeholder="What Comes After Love", max_lines=1, scale=4)
+        button = gr.Button("Show", variant="primary", scale=1)
+    status = gr.Markdown()
+    plot = gr.Plot(label="Timeline", format="png")
+    table_style = {
+        "headers": TABLE_HEADERS,
+        "datatype": TABLE_TYPES,
+        "column_widths": ["10%", "14%", "26%", "8%", "42%"],
+        "interactive": False,
+        "wrap": True,
+    }
+    table = gr.Dataframe(label="Articles by date", **table_style)
+    undated = gr.Dataframe(label="Undated articles (not on the timeline)", visible=False, **table_style)
+    outputs = [status, plot, table, undated]
+    button.click(show, [name], outputs, api_name="reported_when")
+    name.submit(show, [name], outputs, api_visibility="private")
+
+
+def build_app(bot: NewsBot, settings: Settings | None = None) -> gr.Blocks:
+    """The whole web app over `bot`; served by `serve`, or mounted at / by the HTTP API."""
+    settings = settings or bot.settings
+
+    def ask(question: str) -> str:
+        """Answer one question: Markdown with numbered sources (the chat shows the same answer as cards)."""
+        try:
+            return render_answer(bot.ask(question))
         except QuestionError as error:
             return str(error)
 
     with gr.Blocks(title="newsbot: ask the entertainment news") as app:
-        gr.Markdown("# newsbot\nAsk about entertainment news. " + describe_index(bot))
-        gr.ChatInterface(
-            respond,
-            examples=EXAMPLES,
-            chatbot=gr.Chatbot(height=520, label="newsbot", sanitize_html=True),
-            textbox=gr.Textbox(placeholder="Ask about a film, show, actor or event…", max_length=None),
-            api_name="ask",
-        )
+        header = gr.Markdown(lambda: _header(bot))
+        with gr.Tabs():
+            with gr.Tab("Ask", id="ask"):
+                _chat_tab(bot)
+            with gr.Tab("What was reported when", id="timeline"):
+                _timeline_tab(bot)
+            if admin_enabled(settings):
+                with gr.Tab("Admin", id="admin"):
+                    build_admin_tab(bot, settings, header, lambda: _header(bot))
+        gr.api(ask, api_name="ask")
     return app
 
 
@@ -85,4 +278,10 @@ def serve(settings: Settings) -> None:
     bot.ensure_index()
     app = build_app(bot, settings)
     print(f"newsbot is serving on http://{settings.host}:{settings.port}", flush=True)
-    app.launch(server_name=settings.host, server_port=settings.port, theme=_THEME, footer_links=["api"])
+    app.launch(
+        server_name=settings.host,
+        server_port=settings.port,
+        theme=THEME,
+        footer_links=["api"],
+        max_file_size=settings.upload_max_bytes,
+    )

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import httpx
 import pytest
 from gradio_client import Client
 
@@ -25,7 +26,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def running_app(tmp_path):
-    """`python app.py` on an empty index: it must build the index from the corpus, then serve."""
+    """`python app.py` on an empty index: it must build the index from the corpus, then serve the chat, the HTTP API
+    and the widget on one port."""
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS / "seeds", corpus)
     port = _free_port()
@@ -38,9 +40,9 @@ def running_app(tmp_path):
     deadline = time.monotonic() + 180
     for line in process.stdout:
         output.append(line)
-        if "Running on local URL" in line or time.monotonic() > deadline:
+        if "newsbot is serving on" in line or time.monotonic() > deadline:
             break
-    if process.poll() is not None or not any("Running on local URL" in line for line in output):
+    if process.poll() is not None or not any("newsbot is serving on" in line for line in output):
         process.kill()
         pytest.fail("the app did not start:\n" + "".join(output))
     yield f"http://127.0.0.1:{port}/", "".join(output)
@@ -60,6 +62,11 @@ def test_app_builds_the_index_and_answers_over_http(running_app):
     assert refused.startswith("I could not find an answer to that in the indexed news articles.")
     empty = client.predict("   ", api_name="/ask")
     assert empty.startswith("The question is empty")
+    # The same process serves the HTTP API and the widget beside the chat.
+    answer = httpx.post(url + "api/ask", json={"question": "Who is directing Romantic Anonymous?"}, timeout=60).json()
+    assert answer["citations"][0]["title"].startswith("Japanese-Korean romance dramas are all the rage")
+    assert httpx.get(url + "healthz", timeout=10).json()["ok"] is True
+    assert "attachShadow" in httpx.get(url + "widget.js", timeout=10).text
 
 
 def test_first_screen_says_what_the_bot_knows(corpus_bot):
