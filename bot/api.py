@@ -23,6 +23,7 @@ from .apidocs import add_offline_docs
 from .chain import NewsBot, QuestionError
 from .guard import ApiGuard, error_response
 from .settings import Settings
+from .store import StoreUnreachable
 from .workers import Workers
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,11 @@ def create_app(settings: Settings, bot: NewsBot | None = None, ui: bool = True) 
     @app.exception_handler(QuestionError)
     async def question_error(_: Request, error: QuestionError) -> JSONResponse:
         return error_response(400, str(error))
+
+    @app.exception_handler(StoreUnreachable)
+    async def store_unreachable(_: Request, error: StoreUnreachable) -> JSONResponse:
+        """The Chroma server is down or restarting: temporary, and the next request reconnects by itself."""
+        return error_response(503, str(error), headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def failure(request: Request, error: Exception) -> JSONResponse:

@@ -133,7 +133,8 @@ class NewsBot:
             return None
         return Answer(
             question=question,
-            answer=f"The index at {self.settings.index} is empty: add articles with `newsbot ingest PATH`.",
+            answer=f"The index at {self.settings.chroma_url or self.settings.index} is empty: "
+            "add articles with `newsbot ingest PATH`.",
             abstained=True,
         )
 

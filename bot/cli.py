@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__
+from .errors import IndexUnusable
 from .settings import Settings, load_settings
 
 EXAMPLE = 'newsbot ask "Who stars in What Comes After Love?"'
@@ -97,7 +98,6 @@ def cmd_watch(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from .store import IndexUnusable
     from .watch import format_duration, watch
 
     if args.verbose:
@@ -170,7 +170,6 @@ def _read_history(path: str | None) -> list | None:
 def cmd_chat(args: argparse.Namespace) -> int:
     """A conversation in the terminal: follow-ups ("when does it come out?") use the earlier turns."""
     from .chain import NewsBot, QuestionError
-    from .store import IndexUnusable
 
     try:
         bot = NewsBot(_settings(args))
@@ -211,8 +210,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
         except QuestionError as error:
             raise CliError(str(error)) from error
         requests = []
-
-    from .store import IndexUnusable
 
     try:
         bot = NewsBot(settings)
@@ -278,7 +275,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     unknown = [c for c in configs if c not in CONFIGS]
     if unknown:
         raise CliError(f"unknown configuration(s) {', '.join(unknown)}: choose from {', '.join(CONFIGS)}")
-    settings = load_settings(index=args.index or Path(".eval-index") / args.dataset)
+    # Always a local evaluation index: benchmark articles must never land in a shared Chroma server.
+    settings = load_settings(index=args.index or Path(".eval-index") / args.dataset, chroma_url="")
     bot = prepare(dataset, settings, progress=sys.stderr.isatty())
     progress = sys.stderr.isatty()
     if args.what == "retrieval":
@@ -484,6 +482,9 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as error:
         print(f"newsbot: error: {error}", file=sys.stderr)
         return 2
+    except IndexUnusable as error:  # a damaged index, another model's index, or a Chroma server that is down
+        print(f"newsbot: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("newsbot: interrupted; rerun the same command to complete the index.", file=sys.stderr)
         return 130

@@ -69,13 +69,26 @@ def article_version(article: Article, settings: Settings, model_name: str) -> st
 
 
 def open_store(settings: Settings, embeddings: LocalEmbeddings, create: bool = True) -> NewsStore:
-    return NewsStore(settings.index, settings.collection, embedding_model=embeddings.name, create=create)
+    """The embedded index in NEWSBOT_INDEX or, with NEWSBOT_CHROMA_URL, the collection on that server (and
+    NEWSBOT_INDEX then holds only this machine's derived cache): every command and the app go through here."""
+    return NewsStore(
+        settings.index,
+        settings.collection,
+        embedding_model=embeddings.name,
+        create=create,
+        url=settings.chroma_url,
+        token=settings.chroma_token.get_secret_value() if settings.chroma_token else "",
+        timeout=settings.chroma_timeout,
+        recheck_seconds=settings.chroma_recheck_seconds,
+    )
 
 
-def refresh_keyword_index(store: NewsStore) -> KeywordIndex:
-    """The BM25 index of exactly the chunks in the store: loaded, or rebuilt when it is out of step."""
+def refresh_keyword_index(store: NewsStore, stamp: str | None = None) -> KeywordIndex:
+    """The BM25 index of exactly the chunks in the store: loaded, or rebuilt when it is out of step.
+
+    `stamp`: the store's fingerprint when the caller has just computed it (spares listing the ids twice)."""
     current = KeywordIndex.load(store.index_dir)
-    if current is not None and current.stamp == fingerprint(store.chunk_ids()):
+    if current is not None and current.stamp == (stamp or fingerprint(store.chunk_ids())):
         return current
     ids, texts, metadatas, vectors = [], [], [], []
     for chunk_id, text, metadata, vector in store.all_chunks_with_vectors():

@@ -5,6 +5,8 @@ article so that several sources can be heard."""
 from __future__ import annotations
 
 import math
+import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -14,12 +16,12 @@ import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from .embedding import LocalEmbeddings
 from .indexing import refresh_keyword_index
 from .ingest.article import parse_date
-from .keyword import KeywordIndex
+from .keyword import KeywordIndex, fingerprint
 from .query import QueryIntent, day_span, facets, parse_query
 from .store import NewsStore
 
@@ -102,13 +104,41 @@ class NewsRetriever(BaseRetriever):
     catalog: Catalog = Field(default_factory=Catalog)
     keyword_state: tuple[int, int] | None = None
 
+    recheck_seconds: float | None = None  # server mode: at most this often compare chunk ids (None: the store's)
+    _refresh_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _checked_at: float = PrivateAttr(default_factory=time.monotonic)  # last comparison with the server
+
     def refresh(self) -> None:
-        """Pick up the keyword index (and so the catalog) that another ingest saved since the last search."""
-        state = KeywordIndex.saved_state(self.store.index_dir)
-        if state == self.keyword_state and self.keyword is not None:
+        """Pick up the keyword index (and so the catalog) that another ingest saved since the last search.
+
+        On this machine, every save replaces a pointer file: a stat notices it. On a Chroma server an ingest may
+        run on another machine, so at most every `recheck_seconds` the server's chunk ids are also compared with
+        the index's fingerprint, and this machine's copy is rebuilt when they differ. One thread refreshes; the
+        others answer from the current index meanwhile instead of waiting for a rebuild.
+        """
+        if not self._refresh_lock.acquire(blocking=self.keyword is None):
             return
-        self.keyword_state = state
-        self.keyword = KeywordIndex.load(self.store.index_dir) or refresh_keyword_index(self.store)
+        try:
+            state = KeywordIndex.saved_state(self.store.index_dir)
+            if state != self.keyword_state or self.keyword is None:
+                self.keyword_state = state
+                self.keyword = KeywordIndex.load(self.store.index_dir) or refresh_keyword_index(self.store)
+            if self.store.url:
+                self._recheck_server()
+        finally:
+            self._refresh_lock.release()
+
+    def _recheck_server(self) -> None:
+        """Rebuild the local copy when the server's chunks differ from it (an ingest from anywhere), checking
+        at most every `recheck_seconds`: listing the ids costs 12-30 ms per 5,000 chunks."""
+        interval = self.store.recheck_seconds if self.recheck_seconds is None else self.recheck_seconds
+        if time.monotonic() - self._checked_at < interval:
+            return
+        stamp = fingerprint(self.store.chunk_ids())
+        if stamp != self.keyword.stamp:
+            self.keyword = refresh_keyword_index(self.store, stamp)
+            self.keyword_state = KeywordIndex.saved_state(self.store.index_dir)
+        self._checked_at = time.monotonic()
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun | None = None, **_: Any

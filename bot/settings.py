@@ -2,15 +2,20 @@
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSBOT_", extra="ignore")
 
-    index: Path = Field(Path("index"), description="Folder of the on-disk Chroma index.")
+    index: Path = Field(
+        Path("index"),
+        description="Folder of the on-disk Chroma index; with NEWSBOT_CHROMA_URL, only what is derived and per "
+        "machine: the keyword index and vector copy of each server and collection, and the feedback file.",
+    )
     corpus: Path = Field(
         Path("corpus"), description="Articles indexed automatically when the app starts with an empty index."
     )
@@ -124,8 +129,47 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(
         20_000_000, ge=1024, description="Largest article file the admin tab accepts, in bytes."
     )
+    chroma_url: str = Field(
+        "",
+        description="Chroma server holding the chunks (http://host:port), shared by every ingest and app process "
+        "(empty: the embedded index in NEWSBOT_INDEX). See 'Running at scale'.",
+    )
+    chroma_token: SecretStr | None = Field(
+        None,
+        description="Token sent to the Chroma server as 'Authorization: Bearer TOKEN', for a server or "
+        "reverse proxy that requires one.",
+    )
+    chroma_timeout: float = Field(
+        60.0, gt=0, description="Seconds one request to the Chroma server may take before it counts as unreachable."
+    )
+    chroma_recheck_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="With NEWSBOT_CHROMA_URL: how often, at most, a serving process compares the server's chunk ids "
+        "with its keyword index, to pick up an ingest made elsewhere (0: before every question).",
+    )
     host: str = Field("127.0.0.1", description="Address the web app listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port the web app listens on.")
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _chroma_url(cls, url: str) -> str:
+        url = url.strip().rstrip("/")
+        if url:
+            server_address(url)  # a clear error now rather than a connection failure later
+        return url
+
+
+def server_address(url: str) -> tuple[str, int, bool]:
+    """(host, port, ssl) of a Chroma server URL such as http://chroma.internal:8000 (port 8000 when omitted)."""
+    parts = urlsplit(url.strip())
+    try:
+        port = parts.port
+    except ValueError as error:
+        raise ValueError(f"NEWSBOT_CHROMA_URL has a bad port: {url!r}") from error
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") or parts.query:
+        raise ValueError(f"NEWSBOT_CHROMA_URL must look like http://host:8000 (or https://...), got {url!r}")
+    return parts.hostname, port or (443 if parts.scheme == "https" else 8000), parts.scheme == "https"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -4,29 +4,61 @@ Each chunk carries its article's `version` (a fingerprint of the article, the mo
 `chunk_count`. An article is complete when one version has all its chunks. New versions are written before
 old ones are deleted, so a crash at any point leaves either a complete old version, a complete new one, or
 a partial one that the next ingest rewrites; stale versions are deleted on the next run.
+
+The collection is either embedded (a Chroma folder, one machine) or on a Chroma server (`NEWSBOT_CHROMA_URL`,
+shared by every process): then `index_dir` is only this machine's cache of derived data (BM25 and a copy of the
+vectors), in a folder of its own per server and collection, and a lost connection is re-made on the next call.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
+import re
+import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import chromadb
+import httpx
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
 
 from .chunking import Chunk
+from .errors import IndexUnusable, StoreUnreachable
 from .ingest import Article
+from .settings import server_address
 
 log = logging.getLogger(__name__)
 SCHEMA = 1
 _PAGE = 5000
+_CONNECT_SECONDS = 5.0  # a server that does not accept a connection in this time counts as down
+T = TypeVar("T")
 
 
-class IndexUnusable(RuntimeError):
-    """The index cannot be used as it is; the message says how to fix it."""
+def _lost(error: BaseException) -> bool:
+    """Whether `error` means the server could not be reached (as opposed to a request it refused)."""
+    if isinstance(error, httpx.TransportError):
+        return True
+    if isinstance(error, httpx.HTTPStatusError) and error.response.status_code in (502, 503, 504):
+        return True  # a proxy in front of a server that is down
+    if isinstance(error, RuntimeError) and "client has been closed" in str(error):
+        return True  # a call in flight on a connection that another thread found broken and replaced
+    # chromadb turns a refused connection while creating a client into this ValueError
+    return isinstance(error, ValueError) and isinstance(error.__context__, httpx.TransportError)
+
+
+def server_cache_dir(cache_root: Path, url: str, collection: str) -> Path:
+    """This machine's folder of derived data for one server and collection: two servers (or collections) never
+    share a keyword index, and a readable name says whose it is."""
+    host, port, ssl = server_address(url)
+    key = f"{'https' if ssl else 'http'}://{host.lower()}:{port}|{collection}"
+    slug = re.sub(r"[^A-Za-z0-9.-]+", "-", f"{host}-{port}-{collection}").strip("-")
+    return Path(cache_root) / "chroma-cache" / f"{slug}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
 @dataclass
@@ -74,17 +106,49 @@ def chunk_metadata(article: Article, chunk: Chunk, version: str, chunk_count: in
 
 
 class NewsStore:
-    def __init__(self, index_dir: Path, collection: str = "news", embedding_model: str = "", create: bool = True):
+    """The chunks' collection, embedded in `index_dir` or, with `url`, on a Chroma server.
+
+    With a server, `index_dir` is the root of this machine's derived cache: the keyword index lives in
+    `self.index_dir` = a folder under it named after the server and the collection.
+    """
+
+    def __init__(
+        self,
+        index_dir: Path,
+        collection: str = "news",
+        embedding_model: str = "",
+        create: bool = True,
+        *,
+        url: str = "",
+        token: str = "",
+        timeout: float = 60.0,
+        recheck_seconds: float = 10.0,
+    ):
+        self.url = url.strip().rstrip("/")
+        self.name = collection
+        self.embedding_model = embedding_model
+        self.create = create
+        self.token = token
+        self.timeout = timeout
+        self.recheck_seconds = recheck_seconds  # how often a reader compares the server's chunks with its cache
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._collection: Any = None
+        if self.url:
+            self.index_dir = server_cache_dir(Path(index_dir), self.url, collection)
+            self.index_dir.mkdir(parents=True, exist_ok=True)  # derived data only: always creatable
+            self._connected()
+            return
         self.index_dir = Path(index_dir)
         if create:
             self.index_dir.mkdir(parents=True, exist_ok=True)
         elif not self.index_dir.is_dir():
             raise IndexUnusable(f"no index at {self.index_dir}: build it with `newsbot ingest corpus/`")
         try:
-            self.client = chromadb.PersistentClient(
+            self._client = chromadb.PersistentClient(
                 path=str(self.index_dir), settings=ChromaSettings(anonymized_telemetry=False)
             )
-            self.collection = self.client.get_or_create_collection(
+            self._collection = self._client.get_or_create_collection(
                 collection,
                 configuration={"hnsw": {"space": "cosine"}},
                 metadata={"embedding_model": embedding_model, "schema": SCHEMA},
@@ -95,13 +159,116 @@ class NewsStore:
                 f"cannot open the index at {self.index_dir} ({type(error).__name__}: {error}); "
                 f"if it is damaged, delete the folder and rebuild it with `newsbot ingest corpus/`"
             ) from error
-        built_with = (self.collection.metadata or {}).get("embedding_model")
-        if embedding_model and built_with and built_with != embedding_model:
+        self._check_model(
+            self._collection, f"the index at {self.index_dir}", "rebuild it into an empty folder (--index DIR)"
+        )
+        self.max_batch = self._client.get_max_batch_size()
+
+    @property
+    def where(self) -> str:
+        """Where the chunks are, for messages: the folder or the server and collection."""
+        return f"the collection '{self.name}' on the Chroma server at {self.url}" if self.url else str(self.index_dir)
+
+    @property
+    def client(self) -> Any:
+        return self._connected()[0] if self.url else self._client
+
+    @property
+    def collection(self) -> Any:
+        """The Chroma collection; on a server, a stand-in whose every call survives a lost connection."""
+        return _ServerCollection(self) if self.url else self._collection
+
+    def _check_model(self, collection: Any, where: str, fix: str) -> None:
+        """Vectors of two models are not comparable: refuse a collection built with another one."""
+        built_with = (collection.metadata or {}).get("embedding_model")
+        if self.embedding_model and built_with and built_with != self.embedding_model:
             raise IndexUnusable(
-                f"the index at {self.index_dir} was built with the embedding model '{built_with}', "
-                f"but this run uses '{embedding_model}'; rebuild it into an empty folder (--index DIR)"
+                f"{where} was built with the embedding model '{built_with}', "
+                f"but this run uses '{self.embedding_model}'; {fix}"
             )
-        self.max_batch = self.client.get_max_batch_size()
+
+    def _connected(self) -> tuple[Any, Any]:
+        """(client, collection) on the server, connecting first when there is no live connection."""
+        with self._lock:
+            if self._collection is None:
+                self._connect()
+            return self._client, self._collection
+
+    def _connect(self) -> None:
+        host, port, ssl = server_address(self.url)
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+        try:
+            # chromadb's client makes its first requests without a timeout: a bounded heartbeat first, so that a
+            # server that does not answer is reported within seconds rather than holding the caller for minutes
+            wait = httpx.Timeout(self.timeout, connect=min(self.timeout, _CONNECT_SECONDS))
+            httpx.get(f"{self.url}/api/v2/heartbeat", headers=headers, timeout=wait).raise_for_status()
+            client = chromadb.HttpClient(
+                host=host, port=port, ssl=ssl, headers=headers, settings=ChromaSettings(anonymized_telemetry=False)
+            )
+            _limit_wait(client, self.timeout)
+            if self.create:
+                collection = client.get_or_create_collection(
+                    self.name,
+                    configuration={"hnsw": {"space": "cosine"}},
+                    metadata={"embedding_model": self.embedding_model, "schema": SCHEMA},
+                    embedding_function=None,
+                )
+            else:
+                collection = client.get_collection(self.name, embedding_function=None)
+            max_batch = client.get_max_batch_size()
+        except Exception as error:
+            if _lost(error):
+                log.warning("Chroma at %s unreachable: %s", self.url, error)
+                raise StoreUnreachable(self.url, str(error)) from error
+            if isinstance(error, NotFoundError):
+                raise IndexUnusable(
+                    f"there is no collection '{self.name}' on the Chroma server at {self.url} "
+                    f"(NEWSBOT_CHROMA_URL, NEWSBOT_COLLECTION): build it with `newsbot ingest corpus/`"
+                ) from error
+            if isinstance(error, httpx.HTTPStatusError) and error.response.status_code in (401, 403):
+                raise IndexUnusable(
+                    f"the Chroma server at {self.url} refused the request ({error.response.status_code}): "
+                    "check NEWSBOT_CHROMA_TOKEN"
+                ) from error
+            raise IndexUnusable(
+                f"cannot use the collection '{self.name}' on the Chroma server at {self.url} "
+                f"(NEWSBOT_CHROMA_URL; {type(error).__name__}: {error})"
+            ) from error
+        try:
+            self._check_model(
+                collection,
+                self.where,
+                "use another collection (NEWSBOT_COLLECTION) or server for this model, or the model it was built with",
+            )
+        except IndexUnusable:
+            with contextlib.suppress(Exception):
+                client.close()
+            raise
+        self._client, self._collection, self.max_batch = client, collection, max_batch
+
+    def _disconnect(self, broken: Any) -> None:
+        """Forget a connection that failed (unless another thread has replaced it already)."""
+        with self._lock:
+            if self._collection is broken:
+                client, self._client, self._collection = self._client, None, None
+                with contextlib.suppress(Exception):  # closing a dead connection may fail too; dropped either way
+                    client.close()
+
+    def _on_server(self, call: Callable[[Any], T]) -> T:
+        """`call(collection)`, on a new connection when the last one was lost; a call that loses the connection
+        is tried once more on a new one (every call is idempotent: get, query, count, upsert, update, delete)."""
+        for attempt in (1, 2):
+            _, collection = self._connected()
+            try:
+                return call(collection)
+            except Exception as error:
+                if not _lost(error):
+                    raise
+                self._disconnect(collection)
+                if attempt == 2 or isinstance(error, httpx.TimeoutException):  # a hung server: do not wait twice
+                    log.warning("Chroma at %s unreachable: %s", self.url, error)
+                    raise StoreUnreachable(self.url, str(error)) from error
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def count(self) -> int:
         return self.collection.count()
@@ -230,3 +397,31 @@ class NewsStore:
             "last_date": dates[-1] if dates else "",
             "outlets": sorted(outlets, key=lambda name: (-outlets[name], name)),
         }
+
+
+class _ServerCollection:
+    """The server's collection as NewsStore callers use it (`store.collection.get(...)`), each method call
+    going through NewsStore._on_server: reconnection and a clear StoreUnreachable instead of an httpx error."""
+
+    def __init__(self, store: NewsStore):
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        _, collection = self._store._connected()
+        if not callable(getattr(collection, name)):
+            return getattr(collection, name)  # metadata, configuration: read when connected
+
+        def method(*args: Any, **kwargs: Any) -> Any:
+            return self._store._on_server(lambda current: getattr(current, name)(*args, **kwargs))
+
+        return method
+
+
+def _limit_wait(client: Any, seconds: float) -> None:
+    """Bound every request to the server (chromadb's HTTP client waits forever by default, so a hung server
+    would hold a worker thread for good). Uses chromadb's private session: skipped if that ever changes."""
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(seconds, connect=min(seconds, _CONNECT_SECONDS))
+    else:  # pragma: no cover - depends on chromadb internals
+        log.warning("cannot set a timeout on the Chroma client: a hung server will make requests wait")

@@ -327,15 +327,7 @@ class ExtractiveAnswerer:
             article_id = meta["article_id"]
             if article_id not in numbers:
                 numbers[article_id] = len(numbers) + 1
-                citations[article_id] = Citation(
-                    n=numbers[article_id],
-                    article_id=article_id,
-                    title=meta.get("title", ""),
-                    source=meta.get("source", ""),
-                    url=meta.get("url", ""),
-                    published=meta.get("published", ""),
-                    quote=candidate.text,
-                )
+                citations[article_id] = Citation.of(numbers[article_id], meta, candidate.text)
             citations[article_id].quotes.append(Quote(text=candidate.text, start=candidate.start, end=candidate.end))
         parts = []
         if direct:

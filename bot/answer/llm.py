@@ -477,15 +477,7 @@ def _compose(check: SupportCheck, documents: Sequence[Document], evidence: list[
             article_id = meta["article_id"]
             if article_id not in numbers:
                 numbers[article_id] = len(numbers) + 1
-                citations[article_id] = Citation(
-                    n=numbers[article_id],
-                    article_id=article_id,
-                    title=meta.get("title", ""),
-                    source=meta.get("source", ""),
-                    url=meta.get("url", ""),
-                    published=meta.get("published", ""),
-                    quote="",
-                )
+                citations[article_id] = Citation.of(numbers[article_id], meta)
             display[n] = numbers[article_id]
             citation = citations[article_id]
             source = evidence[n - 1]

@@ -21,6 +21,19 @@ class Citation(BaseModel):
     quote: str  # the first quoted sentence, verbatim from the article
     quotes: list[Quote] = Field(default_factory=list)  # every sentence quoted from this article
 
+    @classmethod
+    def of(cls, n: int, metadata: dict, quote: str = "") -> Citation:
+        """Source number n for the article a retrieved chunk (its metadata) belongs to."""
+        return cls(
+            n=n,
+            article_id=metadata["article_id"],
+            title=metadata.get("title", ""),
+            source=metadata.get("source", ""),
+            url=metadata.get("url", ""),
+            published=metadata.get("published", ""),
+            quote=quote,
+        )
+
 
 class Retrieved(BaseModel):
     article_id: str
