@@ -99,6 +99,8 @@ async def read_request(request: Request, max_bytes: int) -> AskRequest:
         data = json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiError(400, f'The body is not valid JSON ({error}); send {{"question": "..."}}.') from error
+    except RecursionError as error:  # [[[[...]]]] within the size limit: Python's parser gives up, not a 500
+        raise ApiError(400, 'The body is nested too deeply to be a request; send {"question": "..."}.') from error
     try:
         return AskRequest.model_validate(data)
     except ValidationError as error:

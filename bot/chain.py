@@ -28,6 +28,11 @@ def check_question(question: object, max_chars: int) -> str:
     if not isinstance(question, str) or not question.strip():
         raise QuestionError("The question is empty: type a question, for example “Who stars in What Comes After Love?”")
     question = " ".join(question.split())
+    half = next((char for char in question if "\ud800" <= char <= "\udfff"), None)
+    if half:  # JSON's "\ud800" or undecodable bytes on a command line: the tokenizer cannot take them
+        raise QuestionError(
+            f"The question contains U+{ord(half):04X}, half of a UTF-16 pair, which is not text: send it as UTF-8."
+        )
     if len(question) > max_chars:
         raise QuestionError(
             f"The question is {len(question)} characters long; the limit is {max_chars} "

@@ -171,10 +171,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     """A conversation in the terminal: follow-ups ("when does it come out?") use the earlier turns."""
     from .chain import NewsBot, QuestionError
 
-    try:
-        bot = NewsBot(_settings(args))
-    except IndexUnusable as error:
-        raise CliError(str(error)) from error
+    bot = NewsBot(_settings(args))  # a damaged or missing index: IndexUnusable, one line and status 1 (main)
     print(f"Ask about the news (empty line or Ctrl-D to quit). For example: {EXAMPLE}")
     history: list[dict] = []
     while True:
@@ -211,10 +208,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             raise CliError(str(error)) from error
         requests = []
 
-    try:
-        bot = NewsBot(settings)
-    except IndexUnusable as error:
-        raise CliError(str(error)) from error
+    bot = NewsBot(settings)  # a damaged or missing index: IndexUnusable, one line and status 1 (main)
 
     if not args.batch:
         try:

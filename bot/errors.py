@@ -7,6 +7,11 @@ class IndexUnusable(RuntimeError):
     """The index cannot be used as it is; the message says how to fix it."""
 
 
+class VectorIndexDamaged(IndexUnusable):
+    """Chroma's vector index of an embedded index cannot be read, or finds fewer chunks than the collection holds
+    (its files were damaged or deleted). The retriever then searches its exact copy of the vectors instead."""
+
+
 class StoreUnreachable(IndexUnusable):
     """The Chroma server cannot be reached (stopped, restarting, network down). Temporary: the API answers 503,
     and the next call connects again by itself."""

@@ -136,7 +136,7 @@ def ingest(
     articles: dict[str, Article] = {}
     unreadable_files: set[str] = set()
     for file in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 20, leave=False):
-        result = read_file(file)
+        result = read_file(file, settings.max_file_bytes)
         for error in result.errors:
             failed(error)
         if result.errors:  # with --prune, a file with bad records keeps what it had in the index

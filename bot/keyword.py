@@ -136,7 +136,7 @@ class KeywordIndex:
                 "source": np.array(meta["source"], dtype=object),
                 "article_id": np.array(meta["article_id"], dtype=object),
             }
-        except (OSError, ValueError, KeyError) as error:
+        except (OSError, ValueError, KeyError, TypeError) as error:  # TypeError: JSON of the wrong shape
             log.warning("keyword index in %s unreadable (%s): it will be rebuilt", index_dir, error)
             return None
         return cls(model, meta["chunk_ids"], fields, meta["stamp"], vectors)

@@ -4,6 +4,7 @@ article so that several sources can be heard."""
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -19,12 +20,14 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from .embedding import LocalEmbeddings
+from .errors import VectorIndexDamaged
 from .indexing import refresh_keyword_index
 from .ingest.article import parse_date
 from .keyword import KeywordIndex, fingerprint
 from .query import QueryIntent, day_span, facets, parse_query
 from .store import NewsStore
 
+log = logging.getLogger(__name__)
 Mode = Literal["hybrid", "dense", "bm25"]
 _DAY = 86400
 
@@ -107,6 +110,7 @@ class NewsRetriever(BaseRetriever):
     recheck_seconds: float | None = None  # server mode: at most this often compare chunk ids (None: the store's)
     _refresh_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _checked_at: float = PrivateAttr(default_factory=time.monotonic)  # last comparison with the server
+    _damage_reported: bool = PrivateAttr(default=False)
 
     def refresh(self) -> None:
         """Pick up the keyword index (and so the catalog) that another ingest saved since the last search.
@@ -217,8 +221,7 @@ class NewsRetriever(BaseRetriever):
                     dense[i] = [hit.chunk_id for hit in hits]
             for i, plan in enumerate(plans):
                 if i not in local:
-                    where = _where(plan.sources, plan.start, plan.end)
-                    dense[i] = self.store.nearest_ids(vectors[i].tolist(), self.candidates, where)
+                    dense[i] = self._nearest(plan, vectors[i])
         rankings = []
         for plan, dense_ids in zip(plans, dense, strict=True):
             keyword_ids: list[str] = []
@@ -228,6 +231,21 @@ class NewsRetriever(BaseRetriever):
             fused = reciprocal_rank_fusion([dense_ids, keyword_ids], self.rrf_k)
             rankings.append(sorted(fused.items(), key=lambda item: item[1], reverse=True))
         return rankings
+
+    def _nearest(self, plan: _Plan, vector: np.ndarray) -> list[str]:
+        """Chroma's nearest chunks; when its vector index is damaged, an exact scan of this machine's copy of the
+        vectors ranks them instead (said once in the log, with how to rebuild) rather than giving wrong answers."""
+        where = _where(plan.sources, plan.start, plan.end)
+        try:
+            return self.store.nearest_ids(vector.tolist(), self.candidates, where)
+        except VectorIndexDamaged as error:
+            if self.keyword is None or self.keyword.vectors is None:
+                raise
+            if not self._damage_reported:
+                log.warning("%s; meanwhile the search uses the copy of the vectors beside the keyword index", error)
+                self._damage_reported = True
+            mask = self.keyword.mask(plan.sources, plan.start, plan.end)
+            return [hit.chunk_id for hit in self.keyword.nearest(vector, self.candidates, mask)]
 
     def _documents(self, chosen: list[tuple[str, float]], vector: np.ndarray) -> list[Document]:
         """The chosen chunks from the store, scored by similarity of meaning to the whole question."""

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     ingest_batch_chunks: int = Field(
         512, ge=1, description="Chunks embedded and written per round: bounds memory and what an interruption loses."
     )
+    max_file_bytes: int = Field(
+        100_000_000,
+        ge=1024,
+        description="Largest article file ingest reads, in bytes; a larger one is refused with an error naming it "
+        "(the RealTime QA corpus file is 65 MB).",
+    )
     top_k: int = Field(8, ge=1, le=100, description="Chunks retrieved for each question.")
     retrieval: Literal["hybrid", "dense", "bm25"] = Field(
         "hybrid", description="hybrid: dense and BM25 keyword search fused by reciprocal rank; or one of them alone."

@@ -26,10 +26,10 @@ from typing import Any, TypeVar
 import chromadb
 import httpx
 from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import NotFoundError
+from chromadb.errors import InternalError, NotFoundError
 
 from .chunking import Chunk
-from .errors import IndexUnusable, StoreUnreachable
+from .errors import IndexUnusable, StoreUnreachable, VectorIndexDamaged
 from .ingest import Article
 from .settings import server_address
 
@@ -155,6 +155,7 @@ class NewsStore:
                 embedding_function=None,
             )
         except Exception as error:
+            _forget_client(self.index_dir)
             raise IndexUnusable(
                 f"cannot open the index at {self.index_dir} ({type(error).__name__}: {error}); "
                 f"if it is damaged, delete the folder and rebuild it with `newsbot ingest corpus/`"
@@ -175,8 +176,9 @@ class NewsStore:
 
     @property
     def collection(self) -> Any:
-        """The Chroma collection; on a server, a stand-in whose every call survives a lost connection."""
-        return _ServerCollection(self) if self.url else self._collection
+        """The Chroma collection; on a server, a stand-in whose every call survives a lost connection; embedded, one
+        whose calls turn Chroma's errors on damaged files into IndexUnusable saying how to rebuild."""
+        return _ServerCollection(self) if self.url else _LocalCollection(self._collection, self.index_dir)
 
     def _check_model(self, collection: Any, where: str, fix: str) -> None:
         """Vectors of two models are not comparable: refuse a collection built with another one."""
@@ -350,15 +352,38 @@ class NewsStore:
         for first in range(0, len(ids), 100):
             self.collection.delete(where={"article_id": {"$in": ids[first : first + 100]}})
 
+    def _query(self, embedding: Sequence[float], k: int, where: dict | None, include: list[str]) -> dict | None:
+        """Chroma's nearest-neighbour query (None for an empty collection). Embedded, a damaged vector index is
+        VectorIndexDamaged: unreadable files raise, and deleted or zeroed ones silently find fewer chunks than an
+        unfiltered query must (a server is left alone: another process may be deleting chunks meanwhile)."""
+        count = self.collection.count()
+        if count == 0:
+            return None
+        try:
+            result = self.collection.query(
+                query_embeddings=[list(embedding)], n_results=k, where=where, include=include
+            )
+        except IndexUnusable as error:
+            if self.url:
+                raise
+            cause = error.__cause__ or error
+            raise VectorIndexDamaged(
+                f"the vector index of the index at {self.index_dir} cannot be read ({type(cause).__name__}: "
+                f"{cause}); delete the folder and rebuild it with `newsbot ingest corpus/`"
+            ) from error
+        short = not self.url and where is None and len(result["ids"][0]) < min(k, count)
+        if short and self.collection.count() == count:  # not merely chunks deleted meanwhile by an ingest
+            raise VectorIndexDamaged(
+                f"the vector index of the index at {self.index_dir} is damaged: a search found "
+                f"{len(result['ids'][0])} of the {min(k, count)} nearest chunks; delete the folder and rebuild it "
+                "with `newsbot ingest corpus/`"
+            )
+        return result
+
     def search(self, embedding: Sequence[float], k: int, where: dict | None = None) -> list[Hit]:
-        if self.collection.count() == 0:
+        result = self._query(embedding, k, where, ["documents", "metadatas", "distances"])
+        if result is None:
             return []
-        result = self.collection.query(
-            query_embeddings=[list(embedding)],
-            n_results=k,
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
         return [
             Hit(chunk_id, text, metadata, 1.0 - distance)
             for chunk_id, text, metadata, distance in zip(
@@ -372,10 +397,8 @@ class NewsStore:
 
     def nearest_ids(self, embedding: Sequence[float], k: int, where: dict | None = None) -> list[str]:
         """Ids of the k nearest chunks by Chroma's index: without texts, which are fetched for the winners only."""
-        if self.collection.count() == 0:
-            return []
-        result = self.collection.query(query_embeddings=[list(embedding)], n_results=k, where=where, include=[])
-        return result["ids"][0]
+        result = self._query(embedding, k, where, [])
+        return result["ids"][0] if result is not None else []
 
     def article_chunks(self, article_id: str) -> list[Hit]:
         page = self.collection.get(where={"article_id": article_id}, include=["documents", "metadatas"])
@@ -413,6 +436,42 @@ class _ServerCollection:
 
         def method(*args: Any, **kwargs: Any) -> Any:
             return self._store._on_server(lambda current: getattr(current, name)(*args, **kwargs))
+
+        return method
+
+
+def _forget_client(index_dir: Path) -> None:
+    """chromadb keeps one client per folder for the whole process, even one whose start failed: every later open
+    of the folder would then fail with "'RustBindingsAPI' object has no attribute 'bindings'" instead of the real
+    reason (and keep failing after the folder is repaired). Drop it. Uses chromadb's private cache: skipped if
+    that ever changes."""
+    from chromadb.api.client import SharedSystemClient
+
+    with contextlib.suppress(AttributeError, TypeError):
+        SharedSystemClient._identifier_to_system.pop(str(index_dir), None)
+
+
+class _LocalCollection:
+    """The embedded collection as NewsStore callers use it: Chroma's InternalError (a damaged chroma.sqlite3 or
+    vector index, found on first use rather than at open) becomes IndexUnusable naming the folder and the fix."""
+
+    def __init__(self, collection: Any, index_dir: Path):
+        self._collection = collection
+        self._index_dir = index_dir
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._collection, name)
+        if not callable(attribute):
+            return attribute
+
+        def method(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return attribute(*args, **kwargs)
+            except InternalError as error:
+                raise IndexUnusable(
+                    f"the index at {self._index_dir} cannot be read ({type(error).__name__}: {error}); "
+                    "if it is damaged, delete the folder and rebuild it with `newsbot ingest corpus/`"
+                ) from error
 
         return method
 

@@ -39,6 +39,9 @@ class Article:
         return hashlib.sha256("\x1f".join(parts + list(self.tags)).encode()).hexdigest()
 
 
+# Control characters but tab and line breaks: `newsbot ask` prints quotes verbatim, and in a terminal ESC (or the
+# 8-bit CSI) starts sequences that rewrite the screen, set the window title or the clipboard; NUL upsets tools.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 _TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid)$", re.I)
 
 
@@ -134,7 +137,7 @@ def _clean(value: object) -> str:
         return ""
     if isinstance(value, list | tuple):
         return ", ".join(_clean(v) for v in value if _clean(v))
-    return " ".join(str(value).split())
+    return " ".join(_CONTROL.sub("", str(value)).split())
 
 
 def make_article(
@@ -152,7 +155,7 @@ def make_article(
     where: str = "",
 ) -> Article:
     """Normalise one record; raises IngestError naming `where` when it holds no article."""
-    body = (body or "").strip() if isinstance(body, str) else _clean(body)
+    body = _CONTROL.sub("", body or "").strip() if isinstance(body, str) else _clean(body)
     if not body:
         raise IngestError(f"{where}: no article text (expected a body, text or content field)")
     url_text = normalise_url(_clean(url))

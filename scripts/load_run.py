@@ -1,0 +1,263 @@
+"""A bounded load run: 32 concurrent clients for 60 s against `newsbot serve` with its default rate limits ON.
+
+  python scripts/load_run.py                       # the full run: 32 clients, 60 s
+  python scripts/load_run.py --duration 20 --write # shorter, and its section in docs/benchmarks.md
+
+The script starts `newsbot serve` on a free port of 127.0.0.1 over a temporary index of corpus/ (built on start),
+with every setting at its default but the index: so the rate limit of NEWSBOT_RATE_PER_MINUTE (30) per client
+address, in bursts of NEWSBOT_BURST (10), applies. The clients are spread over --addresses client addresses given
+in X-Forwarded-For (which `newsbot serve` trusts from a proxy on the same machine), so that some are refused with
+429 and others are answered. Each client asks one question after another (every 4th to /api/chat, streamed to the
+end, the others to /api/ask) and, when refused, waits the Retry-After seconds it was given, as the widget does.
+Nothing but 127.0.0.1 is contacted, and the run stops by itself after --duration seconds.
+
+Reported: responses by status (the goal: no 5xx, and every 429 with a Retry-After), latency (median, p95, max)
+of the answers, and the server's resident memory sampled every 5 s (psutil when installed, else
+/proc/PID/status), to show whether it stays flat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from bench_api import p95, questions  # noqa: E402
+
+from bot.eval.report import command_line, markers, write_section  # noqa: E402
+
+CHAT_EVERY = 4
+SAMPLE_EVERY = 5.0
+
+
+@dataclass
+class Result:
+    endpoint: str  # "ask" or "chat"
+    status: int  # HTTP status, or 0 when the request failed without one
+    seconds: float
+    retry_after: str | None = None
+    error: str = ""
+
+
+def rss_megabytes(pid: int) -> float:
+    """Resident memory of a process, in MB."""
+    try:
+        import psutil
+
+        return psutil.Process(pid).memory_info().rss / 1e6
+    except ImportError:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024 / 1e6
+    raise RuntimeError(f"cannot read the memory of process {pid}")
+
+
+def start_server(folder: str) -> tuple[subprocess.Popen, str]:
+    """`newsbot serve` on a free port over a fresh index of corpus/, every other setting at its default."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSBOT_")}
+    env |= {"NEWSBOT_INDEX": str(Path(folder) / "index"), "NEWSBOT_CORPUS": str(REPO / "corpus")}
+    env |= {"NEWSBOT_PORT": str(port)}
+    newsbot = Path(sys.executable).with_name("newsbot")
+    process = subprocess.Popen(
+        [str(newsbot), "serve"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "newsbot is serving on" in line:
+            return process, f"http://127.0.0.1:{port}"
+    raise SystemExit("newsbot serve exited before serving")
+
+
+async def one(client: httpx.AsyncClient, url: str, question: str, chat: bool, address: str) -> Result:
+    headers = {"X-Forwarded-For": address}
+    endpoint = "chat" if chat else "ask"
+    started = time.perf_counter()
+    try:
+        if not chat:
+            response = await client.post(url + "/api/ask", json={"question": question}, headers=headers)
+            status, retry = response.status_code, response.headers.get("retry-after")
+            answered = status == 200 and "answer" in response.json()
+            error = "" if answered else response.text[:200]  # a 200 without an answer counts as broken
+            return Result(endpoint, status, time.perf_counter() - started, retry, error)
+        events: list[str] = []
+        async with client.stream("POST", url + "/api/chat", json={"question": question}, headers=headers) as response:
+            if response.status_code != 200:
+                body = (await response.aread()).decode()[:200]
+                retry = response.headers.get("retry-after")
+                return Result(endpoint, response.status_code, time.perf_counter() - started, retry, body)
+            async for line in response.aiter_lines():
+                if line.startswith("event: "):
+                    events.append(line[7:])
+        ok = "answer" in events and events[-1] == "done" and "error" not in events
+        return Result(endpoint, 200, time.perf_counter() - started, None, "" if ok else f"events: {events}")
+    except httpx.HTTPError as error:
+        return Result(endpoint, 0, time.perf_counter() - started, None, f"{type(error).__name__}: {error}")
+
+
+async def warm_up(url: str, asked: list[str]) -> None:
+    async with httpx.AsyncClient(timeout=300) as client:
+        warm = [
+            one(client, url, question, chat=number == 2, address="127.0.0.1") for number, question in enumerate(asked)
+        ]
+        for result in await asyncio.gather(*warm):
+            if result.status != 200 or result.error:
+                raise SystemExit(f"the warm-up request failed: {result}")
+
+
+async def load(url: str, asked: list[str], clients: int, addresses: int, duration: float, pid: int) -> tuple:
+    """Every client asks until the deadline; meanwhile the server's memory is sampled."""
+    results: list[Result] = []
+    memory: list[tuple[float, float]] = []
+    started = time.monotonic()
+    deadline = started + duration
+
+    async def client_loop(number: int) -> None:
+        address = f"10.0.0.{number % addresses + 1}"  # only a header value: no traffic goes there
+        rng = random.Random(number)
+        async with httpx.AsyncClient(timeout=max(duration, 30.0)) as client:
+            turn = number
+            while time.monotonic() < deadline:
+                chat = turn % CHAT_EVERY == CHAT_EVERY - 1
+                result = await one(client, url, asked[turn % len(asked)], chat, address)
+                turn += 1
+                if time.monotonic() < deadline:  # a request still running at the end is not counted
+                    results.append(result)
+                if result.status == 429:  # wait as told (with a little jitter), but not past the end
+                    wait = float(result.retry_after or 1) + rng.uniform(0, 0.5)
+                    await asyncio.sleep(max(0.0, min(wait, deadline - time.monotonic())))
+
+    async def sampler() -> None:
+        while True:
+            memory.append((time.monotonic() - started, rss_megabytes(pid)))
+            if time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(min(SAMPLE_EVERY, max(0.0, deadline - time.monotonic())))
+
+    await asyncio.gather(sampler(), *(client_loop(number) for number in range(clients)))
+    return results, memory, time.monotonic() - started
+
+
+def report(
+    results: list[Result], memory: list, wall: float, args: argparse.Namespace, loads: tuple, chunks: int
+) -> str:
+    start, end = markers("load_run")
+    by_status = Counter(result.status for result in results)
+    refused = [r for r in results if r.status == 429]
+    without_retry = sum(1 for r in refused if not (r.retry_after or "").isdigit())
+    server_errors = [r for r in results if r.status >= 500 or r.status == 0]
+    broken = [r for r in results if r.status == 200 and r.error]
+    statuses = ", ".join(f"{count} × {status or 'no response'}" for status, count in sorted(by_status.items()))
+    shortened = args.duration < 60
+    lines = [
+        start,
+        "## Load run with the rate limits on (`scripts/load_run.py`)",
+        "",
+        f"- Command: `{command_line()}` (from the repository root)",
+    ]
+    if shortened:
+        lines.append(
+            f"- **Shortened run** ({args.duration:g} s instead of 60 s) on a machine busy with other work; the full "
+            "run is `python scripts/load_run.py --write`"
+        )
+    lines += [
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- Server: `newsbot serve` started by the script, temporary index of corpus/ ({chunks} chunks), every "
+        "setting at its default: 30 requests per minute per client address in bursts of 10, 2 questions answered "
+        "at a time, extractive answerer",
+        f"- Load: {args.clients} concurrent clients for {args.duration:g} s, spread over {args.addresses} client "
+        f"addresses (X-Forwarded-For); every {CHAT_EVERY}th request to `/api/chat` (timed to `done`), the others "
+        "to `/api/ask`; a refused client waits its Retry-After",
+        f"- Machine: {os.cpu_count()} CPUs shared with the load generator and other work; load average (1/5/15 min) "
+        f"{loads[0]} at start, {loads[1]} at end",
+        "",
+        f"Responses: **{len(results)}** in {wall:.0f} s ({statuses}). Server errors (5xx or no response): "
+        f"**{len(server_errors)}**{' (first: ' + server_errors[0].error + ')' if server_errors else ''}. "
+        f"429s without a Retry-After: **{without_retry}**. 200s without a complete answer: **{len(broken)}**.",
+        "",
+        "| responses | count | median s | p95 s | max s |",
+        "| --- | --: | --: | --: | --: |",
+    ]
+    groups = [
+        ("answered, `/api/ask`", [r for r in results if r.status == 200 and r.endpoint == "ask"]),
+        ("answered, `/api/chat`", [r for r in results if r.status == 200 and r.endpoint == "chat"]),
+        ("refused (429)", refused),
+    ]
+    for label, chosen in groups:
+        if chosen:
+            seconds = [r.seconds for r in chosen]
+            lines.append(
+                f"| {label} | {len(chosen)} | {statistics.median(seconds):.2f} | {p95(seconds):.2f} | "
+                f"{max(seconds):.2f} |"
+            )
+        else:
+            lines.append(f"| {label} | 0 | | | |")
+    samples = ", ".join(f"{int(t)} s: {mb:.0f}" for t, mb in memory)
+    growth = memory[-1][1] - memory[0][1] if memory else 0.0
+    lines += [
+        "",
+        f"Server memory (resident, MB, every {SAMPLE_EVERY:g} s): {samples}; {growth:+.0f} MB from the first sample "
+        "to the last.",
+        end,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients (default 32)")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
+    parser.add_argument(
+        "--addresses", type=int, default=4, help="client addresses the clients are spread over (default 4)"
+    )
+    parser.add_argument("--write", action="store_true", help="write the section into docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    if not 1 <= args.duration <= 600 or not 1 <= args.clients <= 256 or not 1 <= args.addresses <= 250:
+        parser.error("keep it bounded: --duration 1-600, --clients 1-256, --addresses 1-250")
+    asked = questions(2000, seed=1)
+
+    with tempfile.TemporaryDirectory() as folder:
+        process, url = start_server(folder)
+        try:
+            chunks = httpx.get(url + "/healthz", timeout=60).json().get("chunks", 0)
+            # Untimed warm-up, one request per worker thread and one stream: what loads lazily is loaded before the
+            # memory is first sampled, so that the samples show the steady state.
+            asyncio.run(warm_up(url, asked[:3]))
+            load_start = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+            results, memory, wall = asyncio.run(
+                load(url, asked, args.clients, args.addresses, args.duration, process.pid)
+            )
+            load_end = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    section = report(results, memory, wall, args, (load_start, load_end), chunks)
+    print(section)
+    if args.write:
+        write_section(section, "load_run")
+    bad = [r for r in results if r.status >= 500 or r.status == 0 or (r.status == 200 and r.error)]
+    bad += [r for r in results if r.status == 429 and not (r.retry_after or "").isdigit()]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,289 @@
+"""Faults the index survives: a real `newsbot ingest` SIGKILLed at seeded random points, and damaged or
+half-written index files. The outcome is always either the index a clean build gives, a correct answer from a
+self-repaired part, or one `newsbot: error:` line saying how to rebuild: never a traceback or a wrong answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.chain import NewsBot
+from bot.cli import main
+from bot.indexing import ingest
+from bot.settings import Settings
+from tests.conftest import CORPUS
+from tests.fault_helpers import add_filler_chunks, differences, index_state, kill_ingest
+
+SEED = 20240927  # the kill points below are drawn from this seed: a failure can be replayed exactly
+QUESTION = "Who stars in What Comes After Love?"
+REBUILD = "if it is damaged, delete the folder and rebuild it with `newsbot ingest corpus/`"
+
+
+def _articles(folder: Path, mh_lines: int = 12) -> Path:
+    shutil.copytree(CORPUS / "seeds", folder / "seeds")
+    lines = (CORPUS / "multihop-rag-entertainment.jsonl").read_text(encoding="utf-8").splitlines()
+    (folder / "mh.jsonl").write_text("\n".join(lines[:mh_lines]) + "\n", encoding="utf-8")
+    return folder
+
+
+def _revise(folder: Path, number: int) -> None:
+    """Change every article (so the next ingest re-embeds them all, writing new versions before deleting old)."""
+    for seed in (folder / "seeds").glob("*.md"):
+        seed.write_text(seed.read_text(encoding="utf-8") + f"\nRevision {number}: the story was updated.\n", "utf-8")
+    records = [json.loads(line) for line in (folder / "mh.jsonl").read_text(encoding="utf-8").splitlines()]
+    for record in records:
+        record["body"] += f" Revision {number}."
+    (folder / "mh.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+
+
+# --- an ingest killed at random points ----------------------------------------------------------------------------
+
+
+@dataclass
+class Trial:
+    name: str
+    change: Callable[[Path], None]  # what happens to the articles before this ingest
+    prune: bool = False
+
+
+def test_ingest_killed_at_seeded_random_points_always_recovers_to_a_clean_build(tmp_path, embeddings):
+    """Three ingests, each SIGKILLed once (after a seeded number of chunks written, plus a seeded delay): adding
+    articles, replacing every article by a new version, and replacing them again with a file gone (--prune). Each
+    time the next run completes the index, which then equals a clean build of the same files in another folder:
+    same articles, same chunk ids (no duplicates, no stale versions), same chunk counts, keyword index in step."""
+    rng = random.Random(SEED)
+    folder = _articles(tmp_path / "articles", mh_lines=6)  # 20 chunks: enough rounds of 2 to kill in
+    trials = [
+        Trial("new articles", lambda _: None),
+        Trial("every article changed", lambda f: _revise(f, 1)),
+        Trial("changed again, one file gone", lambda f: (_revise(f, 2), next(f.glob("seeds/2024-*")).unlink()), True),
+    ]
+    previous: Path | None = None
+    for number, trial in enumerate(trials, 1):
+        trial.change(folder)
+        clean = Settings(index=tmp_path / f"clean-{number}")
+        ingest([folder], clean, embeddings, prune=trial.prune, progress=False)
+        clean_state = index_state(clean.index)
+        total = len(clean_state.chunk_ids)
+
+        killed = tmp_path / f"killed-{number}"
+        if previous is not None:  # a new folder each time: this process never reads a path another one wrote
+            shutil.copytree(previous, killed)
+        kill = kill_ingest(
+            [folder],
+            killed,
+            after_chunks=rng.randint(2, total // 2),
+            delay=rng.choice([0.0, rng.uniform(0.0, 0.2)]),  # at a batch boundary, or somewhere in the next round
+            batch_chunks=2,
+            prune=trial.prune,
+        )
+        assert kill.killed, f"{trial.name}: the ingest ended before it could be killed ({kill})"
+        assert differences(index_state(killed), clean_state), f"{trial.name}: the kill left nothing to complete"
+
+        summary = ingest([folder], Settings(index=killed), embeddings, prune=trial.prune, progress=False)
+        assert summary.ok, summary.errors
+        assert summary.added + summary.updated + summary.unchanged == len(clean_state.articles)
+        assert differences(index_state(killed), clean_state) == [], f"{trial.name}, {kill}"
+        assert index_state(killed).keyword_in_step
+        previous = killed
+
+
+# --- damaged or half-written index files --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory, embeddings) -> Path:
+    """14 articles (25 chunks): few enough that Chroma keeps their vectors in its write log."""
+    folder = tmp_path_factory.mktemp("faults")
+    settings = Settings(index=folder / "index")
+    ingest([_articles(folder / "articles")], settings, embeddings, progress=False)
+    return settings.index
+
+
+@pytest.fixture(scope="module")
+def large_index(small_index, tmp_path_factory) -> Path:
+    """The same plus 1,000 filler chunks: past Chroma's sync threshold, so its vector index lives in the segment
+    folder's files rather than in its write log."""
+    index = tmp_path_factory.mktemp("faults-large") / "index"
+    shutil.copytree(small_index, index)
+    add_filler_chunks(index, 1000)
+    return index
+
+
+def _copy(index: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "index"
+    shutil.copytree(index, copy)
+    return copy
+
+
+def _segment(index: Path) -> Path:
+    """Chroma's vector index of the collection: the folder named by a UUID."""
+    (folder,) = [p for p in index.iterdir() if p.is_dir() and re.fullmatch(r"[0-9a-f-]{36}", p.name)]
+    return folder
+
+
+def _keyword_folder(index: Path) -> Path:
+    (folder,) = index.glob("bm25-*")
+    return folder
+
+
+def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def clean_answers(small_index, large_index, embeddings) -> dict[Path, str]:
+    """What `newsbot ask QUESTION` prints on each undamaged index."""
+    from io import StringIO
+
+    from bot.cli import _print_answer
+
+    answers = {}
+    for index in (small_index, large_index):
+        out = StringIO()
+        _print_answer(NewsBot(Settings(index=index), embeddings=embeddings).ask(QUESTION), out)
+        answers[index] = out.getvalue()
+    return answers
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        ("half-written (first 4 KiB)", "(code: 11) database disk image is malformed"),
+        ("garbled", "(code: 26) file is not a database"),
+    ],
+)
+def test_a_damaged_chroma_database_is_one_error_line_saying_how_to_rebuild(
+    damage, reason, small_index, tmp_path, capsys, embeddings
+):
+    index = _copy(small_index, tmp_path)
+    database = index / "chroma.sqlite3"
+    database.write_bytes(database.read_bytes()[:4096] if damage.startswith("half") else b"garbage!" * 4096)
+    expected = (
+        f"newsbot: error: cannot open the index at {index} (InternalError: error returned from database: "
+        f"{reason}); {REBUILD}\n"
+    )
+    for argv in (["ask", QUESTION], ["ingest", str(CORPUS / "seeds"), "--quiet"]):
+        assert _cli([*argv, "--index", str(index)], capsys) == (1, "", expected)
+
+
+def test_an_emptied_chroma_database_says_the_index_is_empty_and_an_ingest_rebuilds_it(
+    small_index, tmp_path, capsys, embeddings
+):
+    """A zero-byte chroma.sqlite3 (the disk filled up while it was being replaced) holds nothing: Chroma starts
+    a new database in it, the bot says so, and the next ingest makes it whole again."""
+    index = _copy(small_index, tmp_path)
+    (index / "chroma.sqlite3").write_bytes(b"")
+    empty = f"The index at {index} is empty: add articles with `newsbot ingest PATH`.\n"
+    assert _cli(["ask", QUESTION, "--index", str(index)], capsys) == (0, empty, "")
+    folder = _articles(tmp_path / "articles")
+    assert ingest([folder], Settings(index=index), embeddings, progress=False).ok
+    assert differences(index_state(index), index_state(small_index)) == []
+
+
+def test_a_deleted_vector_index_is_answered_from_the_vector_copy_with_a_warning(
+    large_index, clean_answers, tmp_path, capsys, caplog
+):
+    """Chroma itself would search only the few chunks still in its write log, silently: the bot notices that a
+    search found fewer chunks than it must, answers from its exact copy of the vectors, and says how to
+    rebuild. An ingest, which needs Chroma's vectors, stops with one line."""
+    index = _copy(large_index, tmp_path)
+    shutil.rmtree(_segment(index))
+    with caplog.at_level(logging.WARNING, logger="bot"):
+        assert _cli(["ask", QUESTION, "--index", str(index)], capsys) == (0, clean_answers[large_index], "")
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "bot.retrieval"]
+    assert re.fullmatch(
+        rf"the vector index of the index at {re.escape(str(index))} is damaged: a search found \d+ of the 50 "
+        r"nearest chunks; delete the folder and rebuild it with `newsbot ingest corpus/`; meanwhile the search "
+        "uses the copy of the vectors beside the keyword index",
+        warning,
+    )
+    new = tmp_path / "new.txt"
+    new.write_text("Busan awards\nThe Busan festival announced its winners on Sunday evening.\n", encoding="utf-8")
+    assert _cli(["ingest", str(new), "--quiet", "--index", str(index)], capsys) == (
+        1,
+        "",
+        f"newsbot: error: the index at {index} cannot be read (InternalError: Error executing plan: Internal "
+        f"error: Error finding id); {REBUILD}\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "garbage", "reason"),
+    [
+        ("header.bin", b"xx", "Error loading hnsw index"),
+        ("index_metadata.pickle", b"not a pickle", "Error deserializing pickle file: eval error at offset 1: "),
+    ],
+)
+def test_a_garbled_vector_index_is_one_error_line_saying_how_to_rebuild(
+    name, garbage, reason, large_index, tmp_path, capsys
+):
+    """Every read of the collection first applies Chroma's write log to the vector index, so a garbled file
+    stops `ask` and `ingest` alike: one line, exit status 1."""
+    index = _copy(large_index, tmp_path)
+    (_segment(index) / name).write_bytes(garbage)
+    prefix = (
+        f"newsbot: error: the index at {index} cannot be read (InternalError: Error executing plan: Error sending "
+        "backfill request to compactor: Error constructing hnsw segment reader: Error creating hnsw segment reader: "
+    )
+    if reason.endswith(": "):
+        reason += "unsupported opcode 'n'"
+    for argv in (["ask", QUESTION], ["ingest", str(CORPUS / "seeds"), "--quiet"]):
+        assert _cli([*argv, "--index", str(index)], capsys) == (1, "", f"{prefix}{reason}); {REBUILD}\n")
+
+
+KEYWORD_DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
+    # damage -> (what is done to the index folder, the reason logged)
+    "bm25.json garbled": (
+        lambda index: (index / "bm25.json").write_text("{not json", encoding="utf-8"),
+        "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+    ),
+    "bm25.json of the wrong shape": (
+        lambda index: (index / "bm25.json").write_text("[]", encoding="utf-8"),
+        "list indices must be integers or slices, not str",
+    ),
+    "bm25 folder deleted": (
+        lambda index: shutil.rmtree(_keyword_folder(index)),
+        "[Errno 2] No such file or directory: '{folder}/chunks.json'",
+    ),
+    "chunks.json half-written": (
+        lambda index: (_keyword_folder(index) / "chunks.json").write_text('{"stamp": "25-', encoding="utf-8"),
+        "Unterminated string starting at: line 1 column 11 (char 10)",
+    ),
+    "vectors.npy half-written": (
+        lambda index: (lambda path: path.write_bytes(path.read_bytes()[:20000]))(
+            _keyword_folder(index) / "vectors.npy"
+        ),
+        "mmap length is greater than file size",
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", list(KEYWORD_DAMAGE))
+def test_a_damaged_keyword_index_is_rebuilt_and_the_answer_is_unchanged(
+    damage, small_index, clean_answers, tmp_path, capsys, caplog
+):
+    index = _copy(small_index, tmp_path)
+    folder = _keyword_folder(index)
+    make_damage, reason = KEYWORD_DAMAGE[damage]
+    make_damage(index)
+    with caplog.at_level(logging.INFO, logger="bot"):
+        assert _cli(["ask", QUESTION, "--index", str(index)], capsys) == (0, clean_answers[small_index], "")
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.keyword" or r.name == "bot.indexing"]
+    assert logged[-1] == "keyword index rebuilt: 25 chunks"
+    (unreadable,) = logged[:-1]
+    assert unreadable == f"keyword index in {index} unreadable ({reason.format(folder=folder)}): it will be rebuilt"
+    repaired = index_state(index)
+    assert repaired.keyword_in_step and differences(repaired, index_state(small_index)) == []
