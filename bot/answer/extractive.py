@@ -75,6 +75,19 @@ def _outlets_named(question: str, documents: list[Document]) -> list[str]:
     return [brand for _, brand in sorted(named)]
 
 
+_COMPARISON = re.compile(
+    r"^\W*(?:did|does|do|is|are|was|were|has|have|had)\b|\b(?:compare[sd]?|comparison|differ\w*|disagree\w*|agree\w*|"
+    r"versus|vs\.?|contradict\w*|consistent\w*|same|what did .+ say)\b",
+    re.I,
+)
+
+
+def _compares(question: str) -> bool:
+    """A question that sets sources against each other (yes/no, "differ", "agree", "what did X and Y say")
+    rather than one that asks for a fact several sources combine to give ("Which company, reported by ...")."""
+    return bool(_COMPARISON.search(question))
+
+
 def _brand(outlet: str) -> str:
     """ "FOX News - Lifestyle" -> "FOX News": a section belongs to its outlet."""
     return outlet.split(" - ")[0].strip()
@@ -189,7 +202,7 @@ class ExtractiveAnswerer:
             return _coverage(names, {stem(w) for w in WORD.findall(around)}) >= 0.5
 
         outlets = _outlets_named(question, documents)
-        if len(outlets) >= 2:  # "Did Polygon and The Verge agree ...": each one's own words, no verdict
+        if len(outlets) >= 2 and _compares(question):  # "Did Polygon and The Verge agree ...": each one's words
             return self._side_by_side(question, outlets, ranked + cheap, retrieved, same_story)
         chosen = self._choose(ranked, direct[0] if direct else None, same_story)
         return self._compose(question, chosen, retrieved, direct, same_story)
