@@ -150,16 +150,7 @@ class ExtractiveAnswerer:
 
     def __call__(self, question: str, documents: list[Document], history: object = None) -> Answer:
         """`history` is accepted for the answerers' common signature; the question already stands alone."""
-        retrieved = [
-            Retrieved(
-                article_id=d.metadata["article_id"],
-                title=d.metadata.get("title", ""),
-                url=d.metadata.get("url", ""),
-                text=d.page_content,
-                score=round(float(d.metadata.get("score", 0.0)), 4),
-            )
-            for d in documents
-        ]
+        retrieved = [Retrieved.of(d) for d in documents]
         terms, names = question_terms(question)
         reason = self._refusal_reason(question, documents, names)
         if reason:

@@ -448,16 +448,7 @@ def check_support(
 
 
 def _retrieved(documents: Sequence[Document]) -> list[Retrieved]:
-    return [
-        Retrieved(
-            article_id=d.metadata["article_id"],
-            title=d.metadata.get("title", ""),
-            url=d.metadata.get("url", ""),
-            text=d.page_content,
-            score=round(float(d.metadata.get("score", 0.0)), 4),
-        )
-        for d in documents
-    ]
+    return [Retrieved.of(d) for d in documents]
 
 
 def _compose(check: SupportCheck, documents: Sequence[Document], evidence: list[_Evidence]) -> tuple[str, list]:

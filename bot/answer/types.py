@@ -42,6 +42,18 @@ class Retrieved(BaseModel):
     text: str
     score: float
 
+    @classmethod
+    def of(cls, document) -> Retrieved:
+        """A retrieved chunk (a LangChain Document from NewsRetriever) as the answer reports it."""
+        meta = document.metadata
+        return cls(
+            article_id=meta["article_id"],
+            title=meta.get("title", ""),
+            url=meta.get("url", ""),
+            text=document.page_content,
+            score=round(float(meta.get("score", 0.0)), 4),
+        )
+
 
 class Answer(BaseModel):
     question: str
