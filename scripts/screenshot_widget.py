@@ -25,8 +25,8 @@ import uvicorn  # noqa: E402
 from bot.api import create_app  # noqa: E402
 from bot.chain import NewsBot  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from tests.browser import launch  # noqa: E402
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 QUESTION = "What did Taylor Swift say about Travis Kelce?"
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -92,9 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", headless=True, args=[*CHROMIUM_ARGS, "--no-first-run"]
-            )
+            browser = launch(playwright)
             for name, viewport in [("widget.png", (1100, 760)), ("widget-mobile.png", (375, 700))]:
                 context = browser.new_context(
                     viewport={"width": viewport[0], "height": viewport[1]}, is_mobile=viewport[0] < 500

@@ -22,15 +22,9 @@ from bot.chain import NewsBot  # noqa: E402
 from bot.indexing import ingest  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.ui import THEME, build_app  # noqa: E402
+from tests.browser import launch  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 QUESTION = "Who stars in What Comes After Love?"
 
 
@@ -51,7 +45,7 @@ def main() -> int:
         app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, theme=THEME)
         try:
             with sync_playwright() as driver:
-                browser = driver.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+                browser = launch(driver)
                 page = browser.new_page(viewport={"width": 1100, "height": 1150})
                 page.goto(f"http://127.0.0.1:{port}/")
                 box = page.locator("#newsbot-question textarea")

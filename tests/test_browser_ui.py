@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.feedback import FeedbackStore
+from tests.browser import CHROMIUM, launch
 from tests.ui_helpers import HOSTILE_QUESTION, launched, small_bot
 
 playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 WAIT = 60_000  # ms: an answer takes well under a second; a slow CI machine gets room
 
 
@@ -34,7 +25,7 @@ def browser():
     if not CHROMIUM.exists():
         pytest.skip("Chromium is not installed: apt-get install -y chromium")
     with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        browser = launch(driver)
         yield browser
         browser.close()
 

@@ -10,7 +10,6 @@ import threading
 from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import uvicorn
@@ -19,11 +18,9 @@ from bot.api import create_app
 from bot.chain import NewsBot
 from bot.indexing import ingest
 from bot.settings import Settings
+from tests.browser import CHROMIUM, launch
 from tests.conftest import CORPUS
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-CHROMIUM_ARGS.append("--no-first-run")
 MARIO_URL = "https://www.polygon.com/reviews/23920680/super-mario-bros-wonder-review-nintendo-switch"
 HOSTILE = {
     "title": 'Zebra parade <img src=x onerror="window.__pwned=3"> returns',
@@ -113,7 +110,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        chromium = launch(playwright)
         yield chromium
         chromium.close()
 
