@@ -95,7 +95,7 @@ class NewsBot:
 
     def __init__(self, settings: Settings, embeddings: LocalEmbeddings | None = None, store: NewsStore | None = None):
         self.settings = settings
-        self.embeddings = embeddings or LocalEmbeddings(settings.embedding_model, settings.embed_batch_size)
+        self.embeddings = embeddings or LocalEmbeddings.from_settings(settings)
         self.store = store or open_store(settings, self.embeddings)
         keyword = refresh_keyword_index(self.store)
         self.retriever = NewsRetriever(

@@ -12,6 +12,7 @@ from langchain_core.embeddings import Embeddings
 from .settings import Settings
 
 _lock = threading.Lock()
+BACKENDS = ("torch", "onnx-int8")
 
 
 def bundled_model_path() -> Path:
@@ -34,17 +35,35 @@ def _load(path: Path):
     return SentenceTransformer(str(path), device="cpu", local_files_only=True)
 
 
-class LocalEmbeddings(Embeddings):
-    """Normalised vectors, so Chroma's cosine distance and a dot product agree."""
+@cache
+def _load_onnx(path: Path):
+    from .onnx_model import OnnxEncoder
 
-    def __init__(self, model_path: Path | None = None, batch_size: int | None = None):
+    return OnnxEncoder(path)
+
+
+class LocalEmbeddings(Embeddings):
+    """Normalised vectors, so Chroma's cosine distance and a dot product agree.
+
+    backend 'torch' runs the sentence-transformers model; 'onnx-int8' runs the same weights exported to an
+    int8 ONNX graph (bot/onnx_model.py). The two give slightly different vectors, so the backend is part of
+    the model's name that an index records, and an index is only searched with the backend that built it."""
+
+    def __init__(self, model_path: Path | None = None, batch_size: int | None = None, backend: str | None = None):
         self.model_path = Path(model_path) if model_path else bundled_model_path()
         self.batch_size = batch_size or Settings.model_fields["embed_batch_size"].default
+        self.backend = backend or Settings.model_fields["embedding_backend"].default
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown embedding backend '{self.backend}': use one of {', '.join(BACKENDS)}")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LocalEmbeddings:
+        return cls(settings.embedding_model, settings.embed_batch_size, settings.embedding_backend)
 
     @property
     def model(self):
         with _lock:
-            return _load(self.model_path)
+            return _load(self.model_path) if self.backend == "torch" else _load_onnx(self.model_path)
 
     def load(self) -> None:
         """Load the model now rather than on first use."""
@@ -52,18 +71,23 @@ class LocalEmbeddings(Embeddings):
 
     @property
     def name(self) -> str:
-        return self.model_path.name if self.model_path != bundled_model_path() else "all-MiniLM-L6-v2"
+        base = self.model_path.name if self.model_path != bundled_model_path() else "all-MiniLM-L6-v2"
+        return base if self.backend == "torch" else f"{base} ({self.backend})"
 
     @property
     def max_tokens(self) -> int:
         return int(self.model.max_seq_length)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if self.backend != "torch":
+            return self.model.count_tokens(texts)
         encoded = self.model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
     def encode(self, texts: Sequence[str]):
         """numpy float32 array, one row per text."""
+        if self.backend != "torch":
+            return self.model.encode(texts)
         return self.model.encode(
             list(texts),
             batch_size=self.batch_size,

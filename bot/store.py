@@ -186,7 +186,7 @@ class NewsStore:
         if self.embedding_model and built_with and built_with != self.embedding_model:
             raise IndexUnusable(
                 f"{where} was built with the embedding model '{built_with}', "
-                f"but this run uses '{self.embedding_model}'; {fix}"
+                f"but this run uses '{self.embedding_model}'; {fix}{_backend_hint(built_with, self.embedding_model)}"
             )
 
     def _connected(self) -> tuple[Any, Any]:
@@ -484,3 +484,12 @@ def _limit_wait(client: Any, seconds: float) -> None:
         session.timeout = httpx.Timeout(seconds, connect=min(seconds, _CONNECT_SECONDS))
     else:  # pragma: no cover - depends on chromadb internals
         log.warning("cannot set a timeout on the Chroma client: a hung server will make requests wait")
+
+
+def _backend_hint(built_with: str, wanted: str) -> str:
+    """Same weights, other runtime (NEWSBOT_EMBEDDING_BACKEND): say which setting opens the index as built."""
+    base, wanted_base = built_with.split(" (")[0], wanted.split(" (")[0]
+    if base != wanted_base:
+        return ""
+    backend = built_with.rsplit("(", 1)[1].rstrip(")") if built_with.endswith(")") else "torch"
+    return f", or set NEWSBOT_EMBEDDING_BACKEND={backend} (the backend that built it)"

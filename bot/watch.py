@@ -183,7 +183,7 @@ def watch(
     from .indexing import open_store
     from .ingest.fetch import Fetcher
 
-    embeddings = embeddings or LocalEmbeddings(settings.embedding_model, settings.embed_batch_size)
+    embeddings = embeddings or LocalEmbeddings.from_settings(settings)
     store = open_store(settings, embeddings)
     with Fetcher(settings) as fetcher:
         while True:

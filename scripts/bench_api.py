@@ -54,25 +54,30 @@ def questions(count: int, seed: int = 0) -> list[str]:
     return [pool[i % len(pool)] for i in range(count)]
 
 
-def start_server(folder: str) -> tuple[subprocess.Popen, str]:
-    """`newsbot serve` on a free port over a fresh index of corpus/ (built on start), rate limits off."""
+def start_server(
+    folder: str, settings: dict[str, str] | None = None, rate_limits: bool = False
+) -> tuple[subprocess.Popen, str]:
+    """`newsbot serve` on a free port of 127.0.0.1: by default over a fresh index of corpus/ (built on start) in
+    `folder`, rate limits off, no other NEWSBOT_* variable of this shell; `settings` (NEWSBOT_* values) on top."""
     import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {
-        **os.environ,
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSBOT_")}
+    env |= {
         "NEWSBOT_INDEX": str(Path(folder) / "index"),
         "NEWSBOT_CORPUS": str(REPO / "corpus"),
         "NEWSBOT_PORT": str(port),
-        "NEWSBOT_RATE_PER_MINUTE": "0",
-        "NEWSBOT_SITE_RATE_PER_MINUTE": "0",
     }
+    if not rate_limits:
+        env |= {"NEWSBOT_RATE_PER_MINUTE": "0", "NEWSBOT_SITE_RATE_PER_MINUTE": "0"}
+    env |= settings or {}
     newsbot = Path(sys.executable).with_name("newsbot")
     process = subprocess.Popen(
         [str(newsbot), "serve"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+    assert process.stdout is not None
     for line in process.stdout:
         if "newsbot is serving on" in line:
             return process, f"http://127.0.0.1:{port}"

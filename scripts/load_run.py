@@ -22,9 +22,7 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from bench_api import p95, questions  # noqa: E402
+from bench_api import p95, questions, start_server  # noqa: E402
 
 from bot.eval.report import command_line, markers, write_section  # noqa: E402
 
@@ -67,25 +65,6 @@ def rss_megabytes(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024 / 1e6
     raise RuntimeError(f"cannot read the memory of process {pid}")
-
-
-def start_server(folder: str) -> tuple[subprocess.Popen, str]:
-    """`newsbot serve` on a free port over a fresh index of corpus/, every other setting at its default."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSBOT_")}
-    env |= {"NEWSBOT_INDEX": str(Path(folder) / "index"), "NEWSBOT_CORPUS": str(REPO / "corpus")}
-    env |= {"NEWSBOT_PORT": str(port)}
-    newsbot = Path(sys.executable).with_name("newsbot")
-    process = subprocess.Popen(
-        [str(newsbot), "serve"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if "newsbot is serving on" in line:
-            return process, f"http://127.0.0.1:{port}"
-    raise SystemExit("newsbot serve exited before serving")
 
 
 async def one(client: httpx.AsyncClient, url: str, question: str, chat: bool, address: str) -> Result:
@@ -236,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     asked = questions(2000, seed=1)
 
     with tempfile.TemporaryDirectory() as folder:
-        process, url = start_server(folder)
+        process, url = start_server(folder, rate_limits=True)  # at their defaults: they are what this run tests
         try:
             chunks = httpx.get(url + "/healthz", timeout=60).json().get("chunks", 0)
             # Untimed warm-up, one request per worker thread and one stream: what loads lazily is loaded before the

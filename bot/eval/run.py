@@ -46,7 +46,7 @@ DEPTH = 10
 def prepare(dataset: Dataset, settings: Settings, progress: bool = True) -> NewsBot:
     """The dataset's articles in the index (incremental: nothing is embedded twice), and a bot over it."""
     # Store first, bot after: a bot opened before the ingest would build a keyword index only to rebuild it.
-    embeddings = LocalEmbeddings(settings.embedding_model, settings.embed_batch_size)
+    embeddings = LocalEmbeddings.from_settings(settings)
     store = open_store(settings, embeddings)
     summary = ingest([dataset.articles], settings, embeddings, progress=progress, store=store)
     if summary.failed:
@@ -136,7 +136,8 @@ def _header(title: str, name: str, settings: Settings, extra: list[str]) -> list
         f"## {title}",
         "",
         f"- Command: `{command_line()}`",
-        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; model all-MiniLM-L6-v2 (CPU); chunks of at most "
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; model all-MiniLM-L6-v2 (CPU, {settings.embedding_backend}); "
+        f"chunks of at most "
         f"{settings.chunk_tokens} tokens; top_k for answers {settings.top_k}",
         "- Load average at the end (1/5/15 min, 2 cores): "
         + " / ".join(f"{x:.2f}" for x in os.getloadavg())
