@@ -259,6 +259,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         prepare,
         publish,
         retrieval_report,
+        section_name,
     )
 
     try:
@@ -277,9 +278,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         results = evaluate_retrieval(dataset, bot, configs, args.limit, progress)
         plot = None
         if args.write:
-            plot = plot_recall(dataset, results, BENCHMARKS.parent / f"recall-{dataset.name}.png")
+            name = section_name("retrieval", dataset, settings)
+            plot = plot_recall(
+                dataset, results, BENCHMARKS.parent / f"recall-{name.removeprefix('eval_retrieval_')}.png"
+            )
         section = retrieval_report(dataset, results, settings, plot)
-        publish(section, f"eval_retrieval_{dataset.name}", args.write)
+        publish(section, section_name("retrieval", dataset, settings), args.write)
     elif args.what == "followups":
         from .eval.followups import evaluate_followups, followups_report
 
@@ -289,7 +293,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         publish(followups_report(dataset, results, settings), f"eval_followups_{dataset.name}", args.write)
     else:
         results = evaluate_answers(dataset, bot, args.limit, progress)
-        publish(answers_report(dataset, results, settings), f"eval_answers_{dataset.name}", args.write)
+        publish(answers_report(dataset, results, settings), section_name("answers", dataset, settings), args.write)
     return 0
 
 

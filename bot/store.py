@@ -144,6 +144,9 @@ class NewsStore:
             self.index_dir.mkdir(parents=True, exist_ok=True)
         elif not self.index_dir.is_dir():
             raise IndexUnusable(f"no index at {self.index_dir}: build it with `newsbot ingest corpus/`")
+        from .vector_check import check_vector_index
+
+        check_vector_index(self.index_dir)  # hnswlib loads damaged files unchecked: a crash or wrong answers
         try:
             self._client = chromadb.PersistentClient(
                 path=str(self.index_dir), settings=ChromaSettings(anonymized_telemetry=False)

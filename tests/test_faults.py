@@ -10,6 +10,9 @@ import logging
 import random
 import re
 import shutil
+import struct
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +23,9 @@ from bot.chain import NewsBot
 from bot.cli import main
 from bot.indexing import ingest
 from bot.settings import Settings
+from bot.vector_check import HEADER, check_vector_index
 from tests.conftest import CORPUS
-from tests.fault_helpers import add_filler_chunks, differences, index_state, kill_ingest
+from tests.fault_helpers import ROOT, add_filler_chunks, differences, index_state, kill_ingest
 
 SEED = 20240927  # the kill points below are drawn from this seed: a failure can be replayed exactly
 QUESTION = "Who stars in What Comes After Love?"
@@ -220,28 +224,170 @@ def test_a_deleted_vector_index_is_answered_from_the_vector_copy_with_a_warning(
     )
 
 
-@pytest.mark.parametrize(
-    ("name", "garbage", "reason"),
-    [
-        ("header.bin", b"xx", "Error loading hnsw index"),
-        ("index_metadata.pickle", b"not a pickle", "Error deserializing pickle file: eval error at offset 1: "),
-    ],
-)
-def test_a_garbled_vector_index_is_one_error_line_saying_how_to_rebuild(
-    name, garbage, reason, large_index, tmp_path, capsys
-):
+def test_a_garbled_vector_index_metadata_file_is_one_error_line_saying_how_to_rebuild(large_index, tmp_path, capsys):
     """Every read of the collection first applies Chroma's write log to the vector index, so a garbled file
     stops `ask` and `ingest` alike: one line, exit status 1."""
     index = _copy(large_index, tmp_path)
-    (_segment(index) / name).write_bytes(garbage)
-    prefix = (
+    (_segment(index) / "index_metadata.pickle").write_bytes(b"not a pickle")
+    expected = (
         f"newsbot: error: the index at {index} cannot be read (InternalError: Error executing plan: Error sending "
         "backfill request to compactor: Error constructing hnsw segment reader: Error creating hnsw segment reader: "
+        f"Error deserializing pickle file: eval error at offset 1: unsupported opcode 'n'); {REBUILD}\n"
     )
-    if reason.endswith(": "):
-        reason += "unsupported opcode 'n'"
     for argv in (["ask", QUESTION], ["ingest", str(CORPUS / "seeds"), "--quiet"]):
-        assert _cli([*argv, "--index", str(index)], capsys) == (1, "", f"{prefix}{reason}); {REBUILD}\n")
+        assert _cli([*argv, "--index", str(index)], capsys) == (1, "", expected)
+
+
+# hnswlib loads its files without any check: the damage below crashed the process (a segfault on the first
+# search) or gave silently wrong searches and embeddings, until bot.vector_check checked them first.
+
+_ELEMENT = 517  # an element of the large index (1,025 elements) whose record is damaged
+
+
+def _layout(segment: Path) -> dict[str, int]:
+    """The numbers of header.bin that place records in data_level0.bin and lists in link_lists.bin."""
+    fields = HEADER.unpack((segment / "header.bin").read_bytes())
+    names = ("count", "size", "label_offset", "offset_data", "max_m")
+    return dict(zip(names, (fields[3], fields[4], fields[5], fields[6], fields[9]), strict=True))
+
+
+def _overwrite(path: Path, offset: int, data: bytes) -> None:
+    with path.open("r+b") as file:
+        file.seek(offset)
+        file.write(data)
+
+
+def _garbled_middle(segment: Path) -> str:
+    """Seeded random bytes over the middle half of data_level0.bin: the segfault this check was written for."""
+    data = segment / "data_level0.bin"
+    start, length, size = data.stat().st_size // 4, data.stat().st_size // 2, _layout(segment)["size"]
+    garbage = random.Random(SEED).randbytes(length)
+    _overwrite(data, start, garbage)
+    element = -(-start // size)  # the first record whose neighbour count is garbage
+    word = int.from_bytes(garbage[element * size - start :][:4], "little")
+    return f"data_level0.bin: element {element} has a damaged neighbour count ({word:#010x})"
+
+
+def _garbled_links(segment: Path) -> str:
+    _overwrite(segment / "data_level0.bin", _ELEMENT * _layout(segment)["size"], b"\xff" * 132)
+    return f"data_level0.bin: element {_ELEMENT} has a damaged neighbour count (0xffffffff)"
+
+
+def _garbled_neighbour(segment: Path) -> str:
+    """A neighbour id past the last element (every element of the graph has at least one neighbour)."""
+    _overwrite(segment / "data_level0.bin", _ELEMENT * _layout(segment)["size"] + 4, (0xFFFFFF00).to_bytes(4, "little"))
+    return f"data_level0.bin: element {_ELEMENT} links to element 4294967040 of 1025"
+
+
+def _garbled_vector(segment: Path) -> str:
+    layout = _layout(segment)
+    _overwrite(segment / "data_level0.bin", _ELEMENT * layout["size"] + layout["offset_data"], b"\x7f" * 64)
+    return f"data_level0.bin: vector {_ELEMENT} has norm 1.358e+39"  # 16 floats of 3.4e38
+
+
+def _nan_in_vector(segment: Path) -> str:
+    layout = _layout(segment)
+    _overwrite(segment / "data_level0.bin", _ELEMENT * layout["size"] + layout["offset_data"] + 40, b"\xff" * 4)
+    return f"data_level0.bin: vector {_ELEMENT} holds a value that is not a number"
+
+
+def _truncated_data(segment: Path) -> str:
+    data = segment / "data_level0.bin"
+    half = data.stat().st_size // 2
+    data.write_bytes(data.read_bytes()[:half])
+    return f"data_level0.bin: {half} bytes, too short for the 1025 elements of 1676 bytes in header.bin"
+
+
+def _garbled_length(segment: Path) -> str:
+    _overwrite(segment / "length.bin", 4 * _ELEMENT, struct.pack("<f", 7.0))
+    return f"length.bin: vector {_ELEMENT} has length 7, not 1"
+
+
+def _garbled_link_list_size(segment: Path) -> str:
+    _overwrite(segment / "link_lists.bin", 0, b"\xff" * 64)
+    return "link_lists.bin: element 0 has a damaged size of its links above level 0 (4294967295 bytes)"
+
+
+def _garbled_link_list(segment: Path) -> str:
+    """The first list above level 0 made to hold one neighbour id past the last element."""
+    path, per_list = segment / "link_lists.bin", 4 + 4 * _layout(segment)["max_m"]
+    words = path.read_bytes()
+    at = element = 0
+    while (size := int.from_bytes(words[at : at + 4], "little")) == 0:
+        at, element = at + 4, element + 1
+    assert size % per_list == 0
+    _overwrite(path, at + 4, struct.pack("<II", 1, 0xFFFFFF00))
+    return f"link_lists.bin: element {element} links on level 1 to element 4294967040 of 1025"
+
+
+def _link_lists_with_bytes_appended(segment: Path) -> str:
+    path = segment / "link_lists.bin"
+    length = path.stat().st_size
+    path.write_bytes(path.read_bytes() + bytes(8))
+    return f"link_lists.bin: {length + 8} bytes, 8 more than the links of its 1025 elements"
+
+
+def _garbled_header(segment: Path) -> str:
+    (segment / "header.bin").write_bytes(b"xx")
+    return "header.bin: 2 bytes long, not 100"
+
+
+VECTOR_DAMAGE: dict[str, Callable[[Path], str]] = {
+    # damage -> what does it to the segment folder and returns the error's "file: what is wrong"
+    "data_level0.bin: random bytes over its middle": _garbled_middle,
+    "data_level0.bin garbled in a record's links": _garbled_links,
+    "data_level0.bin: a neighbour out of range": _garbled_neighbour,
+    "data_level0.bin garbled in a vector": _garbled_vector,
+    "data_level0.bin: NaN in a vector": _nan_in_vector,
+    "data_level0.bin truncated": _truncated_data,
+    "length.bin garbled": _garbled_length,
+    "link_lists.bin garbled in a size": _garbled_link_list_size,
+    "link_lists.bin garbled in a list": _garbled_link_list,
+    "link_lists.bin with bytes appended": _link_lists_with_bytes_appended,
+    "header.bin garbled": _garbled_header,
+}
+
+
+def _vector_damage_error(index: Path, reason: str) -> str:
+    return f"newsbot: error: the index at {index} cannot be read ({_segment(index).name}/{reason}); {REBUILD}\n"
+
+
+@pytest.mark.parametrize("damage", list(VECTOR_DAMAGE))
+def test_a_damaged_vector_index_file_is_one_error_line_saying_how_to_rebuild(damage, large_index, tmp_path, capsys):
+    """Checked before Chroma opens the folder (bot.vector_check): `ask` and `ingest` alike stop with one line
+    naming the file and what is wrong, exit status 1, rather than crashing or searching garbage."""
+    index = _copy(large_index, tmp_path)
+    reason = VECTOR_DAMAGE[damage](_segment(index))
+    for argv in (["ask", QUESTION], ["ingest", str(CORPUS / "seeds"), "--quiet"]):
+        assert _cli([*argv, "--index", str(index)], capsys) == (1, "", _vector_damage_error(index, reason))
+
+
+def test_random_bytes_in_the_vector_data_no_longer_crash_newsbot(large_index, tmp_path):
+    """The damage that made `newsbot ask` die of a segfault (status -11, nothing printed), in a process of its
+    own: now status 1 and the one line."""
+    index = _copy(large_index, tmp_path)
+    reason = _garbled_middle(_segment(index))
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", QUESTION, "--index", str(index)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (1, "", _vector_damage_error(index, reason))
+
+
+def test_the_vector_index_check_passes_intact_indexes(small_index, large_index, tmp_path):
+    """The small index's vector index holds no element yet (its vectors are in Chroma's write log); the large
+    one's holds them all. A folder without hnswlib's files (a collection never flushed) is skipped."""
+    assert _layout(_segment(small_index))["count"] == 0
+    assert _layout(_segment(large_index))["count"] == 1025
+    for index in (small_index, large_index):
+        check_vector_index(index)
+    fresh = _copy(small_index, tmp_path)
+    for path in _segment(fresh).iterdir():
+        path.unlink()
+    check_vector_index(fresh)
 
 
 KEYWORD_DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {

@@ -147,8 +147,21 @@ def _header(title: str, name: str, settings: Settings, extra: list[str]) -> list
     ]
 
 
+def section_name(kind: str, dataset: Dataset, settings: Settings) -> str:
+    """Where a run's figures go in docs/benchmarks.md: one section per benchmark, dataset and embedding backend
+    (a run with the other backend adds its own section instead of replacing the default's)."""
+    default = Settings.model_fields["embedding_backend"].default
+    suffix = "" if settings.embedding_backend == default else f"_{settings.embedding_backend}"
+    return f"eval_{kind}_{dataset.name}{suffix}"
+
+
+def _backend_title(settings: Settings) -> str:
+    default = Settings.model_fields["embedding_backend"].default
+    return "" if settings.embedding_backend == default else f", embedding backend {settings.embedding_backend}"
+
+
 def retrieval_report(dataset: Dataset, results: dict, settings: Settings, plot: Path | None) -> str:
-    name = f"eval_retrieval_{dataset.name}"
+    name = section_name("retrieval", dataset, settings)
     if dataset.name == "multihop":
         columns = ["Hits@4", "Hits@10", "MAP@10", "MRR@10", "all-evidence@4", "all-evidence@10"]
         what = "non-null queries; a hit is a retrieved chunk containing a gold evidence sentence (spaces removed)"
@@ -158,7 +171,7 @@ def retrieval_report(dataset: Dataset, results: dict, settings: Settings, plot: 
             "all questions, each with its as_of date; a hit is a gold answer (normalised as score.py does) in a chunk"
         )
     lines = _header(
-        f"Retrieval on {dataset.name} (`newsbot eval retrieval`)",
+        f"Retrieval on {dataset.name}{_backend_title(settings)} (`newsbot eval retrieval`)",
         name,
         settings,
         [f"- {results['queries']} {what}"],
@@ -186,9 +199,9 @@ def retrieval_report(dataset: Dataset, results: dict, settings: Settings, plot: 
 
 
 def answers_report(dataset: Dataset, results: dict, settings: Settings) -> str:
-    name = f"eval_answers_{dataset.name}"
+    name = section_name("answers", dataset, settings)
     lines = _header(
-        f"Answer accuracy on {dataset.name} (`newsbot eval answers`)",
+        f"Answer accuracy on {dataset.name}{_backend_title(settings)} (`newsbot eval answers`)",
         name,
         settings,
         [
