@@ -47,6 +47,7 @@ from bot.eval.datasets import load_realtimeqa  # noqa: E402
 from bot.eval.report import command_line, markers, write_section  # noqa: E402
 from bot.indexing import open_store, refresh_keyword_index  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.store import NewsStore  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 WARM = 5
@@ -58,7 +59,7 @@ def folder_megabytes(folder: Path) -> float:
 
 def backend_of(index: Path) -> str:
     """The embedding backend that built the index, from the model name its collection records."""
-    probe = open_store(Settings(index=index), LocalEmbeddings(), create=False)
+    probe = NewsStore(index, Settings().collection, embedding_model="", create=False)  # "": no model check
     built_with = (probe.collection.metadata or {}).get("embedding_model", "")
     return built_with.rsplit("(", 1)[1].rstrip(")") if built_with.endswith(")") else "torch"
 
@@ -121,13 +122,16 @@ async def serve_memory(index: Path, backend: str, questions: list) -> dict[str, 
         process, url = start_server(folder, {"NEWSBOT_INDEX": str(index), "NEWSBOT_EMBEDDING_BACKEND": backend})
         try:
             started = rss_megabytes(process.pid)
+            series: list[tuple[int, float]] = []  # (requests answered, RSS MB): does it level off?
             async with httpx.AsyncClient(timeout=120) as client:
                 seconds = []
-                for query in questions:
+                for number, query in enumerate(questions, 1):
                     began = time.perf_counter()
                     response = await client.post(url + "/api/ask", json={"question": query.question})
                     response.raise_for_status()
                     seconds.append(time.perf_counter() - began)
+                    if number in (1, 10) or number % 50 == 0:
+                        series.append((number, rss_megabytes(process.pid)))
             after = rss_megabytes(process.pid)
             peak = peak_memory(Path(f"/proc/{process.pid}/status").read_text())
         finally:
@@ -136,7 +140,13 @@ async def serve_memory(index: Path, backend: str, questions: list) -> dict[str, 
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
-    return {"start": started, "after": after, "peak": peak, "median s": statistics.median(seconds)}
+    return {
+        "start": started,
+        "after": after,
+        "peak": peak,
+        "median s": statistics.median(seconds),
+        "series": series,
+    }
 
 
 def load_average() -> str:
@@ -185,7 +195,8 @@ def render(args, facts: dict, rows: list[tuple], memory: dict | None, loads: tup
             "| resident memory | MB |",
             "|---|--:|",
             f"| after start (model and keyword index loaded) | {memory['start']:.0f} |",
-            f"| after the requests | {memory['after']:.0f} |",
+            *(f"| after {number} request(s) | {rss:.0f} |" for number, rss in memory["series"]),
+            f"| after all {args.serve_questions} requests | {memory['after']:.0f} |",
             f"| peak (VmHWM) | {memory['peak']:.0f} |",
             "",
             f"Median answer time of those requests: {memory['median s']:.2f} s. Goal: under 1,500 MB.",
@@ -200,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest-log", type=Path, help="the /usr/bin/time -v log of the ingest that built it")
     parser.add_argument("--sizes", default="1000,10000", help="sub-index sizes in chunks, comma-separated")
     parser.add_argument("--questions", type=int, default=200, help="timed questions per index size")
-    parser.add_argument("--serve-questions", type=int, default=30, help="requests to the serving process (0: skip)")
+    parser.add_argument("--serve-questions", type=int, default=200, help="requests to the serving process (0: skip)")
     parser.add_argument("--write", action="store_true", help="also write the section into docs/benchmarks.md")
     args = parser.parse_args(argv)
 

@@ -149,15 +149,13 @@ def _header(title: str, name: str, settings: Settings, extra: list[str]) -> list
 
 def section_name(kind: str, dataset: Dataset, settings: Settings) -> str:
     """Where a run's figures go in docs/benchmarks.md: one section per benchmark, dataset and embedding backend
-    (a run with the other backend adds its own section instead of replacing the default's)."""
-    default = Settings.model_fields["embedding_backend"].default
-    suffix = "" if settings.embedding_backend == default else f"_{settings.embedding_backend}"
+    (the unsuffixed sections are torch's, the first backend; a run with another adds its own section)."""
+    suffix = "" if settings.embedding_backend == "torch" else f"_{settings.embedding_backend}"
     return f"eval_{kind}_{dataset.name}{suffix}"
 
 
 def _backend_title(settings: Settings) -> str:
-    default = Settings.model_fields["embedding_backend"].default
-    return "" if settings.embedding_backend == default else f", embedding backend {settings.embedding_backend}"
+    return f", embedding backend {settings.embedding_backend}"
 
 
 def retrieval_report(dataset: Dataset, results: dict, settings: Settings, plot: Path | None) -> str:
