@@ -46,7 +46,9 @@ def test_eval_retrieval_runs_on_a_slice(tmp_path, capsys, embeddings):
     argv = ["eval", "retrieval", "--dataset", "multihop", "--limit", "5", "--configs", "dense,hybrid+meta"]
     assert main([*argv, "--index", str(tmp_path / "index"), "--shared", str(SHARED)]) == 0
     out = capsys.readouterr().out
-    assert "## Retrieval on multihop (`newsbot eval retrieval`)" in out
+    # Each embedding backend has its own section: a run with one never overwrites the other's figures.
+    assert "<!-- eval_retrieval_multihop_onnx-int8:start -->" in out
+    assert "## Retrieval on multihop, embedding backend onnx-int8 (`newsbot eval retrieval`)" in out
     assert "- 5 non-null queries" in out
     assert "| dense | " in out and "| hybrid+meta | " in out and "| hybrid | " not in out
 
