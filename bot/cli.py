@@ -290,7 +290,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if dataset.name != "realtimeqa":
             raise CliError("follow-up conversations are built from realtimeqa's questions: use --dataset realtimeqa")
         results = evaluate_followups(dataset, bot, args.limit, progress)
-        publish(followups_report(dataset, results, settings), f"eval_followups_{dataset.name}", args.write)
+        publish(followups_report(dataset, results, settings), section_name("followups", dataset, settings), args.write)
     else:
         results = evaluate_answers(dataset, bot, args.limit, progress)
         publish(answers_report(dataset, results, settings), section_name("answers", dataset, settings), args.write)

@@ -89,12 +89,12 @@ def evaluate_followups(dataset: Dataset, bot: NewsBot, limit: int | None = None,
 
 def followups_report(dataset: Dataset, results: dict, settings) -> str:
     from .report import markers
-    from .run import _header
+    from .run import _backend_title, _header, section_name
 
-    name = f"eval_followups_{dataset.name}"
+    name = section_name("followups", dataset, settings)
     first, follow_up = results["examples"][0] if results["examples"] else ("", "")
     lines = _header(
-        f"Follow-up questions on {dataset.name} (`newsbot eval followups`)",
+        f"Follow-up questions on {dataset.name}{_backend_title(settings)} (`newsbot eval followups`)",
         name,
         settings,
         [
