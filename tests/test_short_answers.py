@@ -1,9 +1,11 @@
 """The default answerer's short answer (entities of the asked-for kind) and its time-aware ordering."""
 
+import math
+
 import pytest
 from langchain_core.documents import Document
 
-from bot.answer import entities
+from bot.answer import entities, extractive
 from bot.answer.extractive import ExtractiveAnswerer
 from tests.conftest import SEED_2023, SEED_2024
 
@@ -74,3 +76,24 @@ def test_sources_compared_in_the_question_are_shown_side_by_side(corpus_bot):
     assert "Swift" in lines[0]
     assert lines[1] == "Polygon: none of the articles I found from it is about this."
     assert [c.source for c in answer.citations] == ["The Independent - Life and Style"]
+
+
+def test_a_name_said_once_among_several_gets_no_short_answer():
+    """Three people, one sentence each, none dominant: a guess, so no short line."""
+    sentences = ["Ann Lee spoke at the gala on Friday.", "Bob Stone arrived at the gala late.", "Cara Diaz left early."]
+    question = "Who hosted the gala?"
+    assert entities.best_entities(question, sentences, [1.0, 0.9, 0.8], entities.PERSON) == []
+    # said again in another sentence, the same name is worth a short line
+    sentences.append("The evening belonged to Ann Lee, who hosted the gala.")
+    best = entities.best_entities(question, sentences, [1.0, 0.9, 0.8, 0.9], entities.PERSON)
+    assert [c.text for c in best] == ["Ann Lee"]
+
+
+def test_newer_articles_get_the_recency_bonus_and_undated_ones_none():
+    def doc(published: str) -> Document:
+        return Document(page_content="x", metadata={"published": published})
+
+    bonus = extractive._recency([doc("2023-10-18"), doc("2023-09-18"), doc(""), doc("2023-10")])
+    assert bonus["2023-10-18"] == pytest.approx(extractive._RECENCY_BONUS)
+    assert bonus["2023-09-18"] == pytest.approx(extractive._RECENCY_BONUS * math.exp(-30 / extractive._RECENCY_DAYS))
+    assert "" not in bonus and "2023-10" not in bonus

@@ -70,6 +70,10 @@ def expected_labels(question: str) -> frozenset[str]:
     return WHEN | (NUMBER if word == "how long" else frozenset())
 
 
+_MIN_SUPPORT = 2  # sentences naming the short answer, or ...
+_MIN_SHARE = 0.5  # ... its share of the votes of all candidates, for it to be said first
+
+
 @lru_cache(maxsize=1)
 def _pipeline():
     try:
@@ -157,7 +161,17 @@ def best_entities(
     for other in ranked[1:]:
         if other.label == best.label and len(group) < most and any(_listed(lead, c.text, other.text) for c in group):
             group.append(other)
-    return group
+    return group if confident(best, ranked) else []
+
+
+def confident(best: Candidate, ranked: list[Candidate]) -> bool:
+    """Whether the leading entity is worth a short answer line: said by two or more of the best sentences, or
+    its sentence holds at least half of the votes of all candidates (one clear sentence, not a guess among
+    many). Measured on RealTime QA's first half: short lines 346 -> 305, right 17% -> 21% of the time."""
+    lead = best.sentences[0]
+    total = sum(candidate.score for candidate in ranked)
+    share = sum(candidate.score for candidate in ranked if lead in candidate.sentences) / total if total > 0 else 0.0
+    return len(best.sentences) >= _MIN_SUPPORT or share >= _MIN_SHARE
 
 
 def _listed(sentence: str, first: str, second: str) -> bool:

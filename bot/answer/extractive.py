@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from langchain_core.documents import Document
 
@@ -37,9 +38,11 @@ _REFERS_BACK = re.compile(
 _MAX_SENTENCES = 3
 _MAX_WORDS = 90
 _TYPED_SENTENCES = 12  # the best sentences checked for an entity of the expected kind
-_TYPED_BONUS = 0.06
+_TYPED_BONUS = 0.15  # 0.06 -> 0.15 raised first-half RealTime QA accuracy 0.280 -> 0.290
 _ENTITY_SENTENCES = 6  # the best sentences whose names, dates and numbers vote for the short answer
 _EMBEDDED_CANDIDATES = 24  # sentences scored by the model per question; the rest lose on cheap evidence
+_RECENCY_BONUS = 0.05  # newest retrieved article, fading with age: first-half accuracy 0.269 -> 0.280
+_RECENCY_DAYS = 30.0
 
 
 @dataclass
@@ -141,6 +144,23 @@ def _kind_bonus(kind: str, text: str, question_words: set[str]) -> float:
     return 0.0
 
 
+def _recency(documents: list[Document]) -> dict[str, float]:
+    """Bonus per publication date: news questions are mostly about the latest report, so among the
+    retrieved articles the newest is preferred, gently. Unknown dates get none."""
+    days = {}
+    for document in documents:
+        published = document.metadata.get("published", "")
+        if len(published) == 10:
+            try:
+                days[published] = date.fromisoformat(published)
+            except ValueError:
+                continue
+    if not days or not _RECENCY_BONUS:
+        return {}
+    newest = max(days.values())
+    return {text: _RECENCY_BONUS * math.exp(-(newest - day).days / _RECENCY_DAYS) for text, day in days.items()}
+
+
 class ExtractiveAnswerer:
     """Scores every sentence of the retrieved chunks by meaning, shared words and answer type."""
 
@@ -157,6 +177,7 @@ class ExtractiveAnswerer:
             return Answer(question=question, answer=reason, abstained=True, retrieved=retrieved)
 
         candidates = self._candidates(documents)
+        recency = _recency(documents)
         kind = answer_kind(question)
         phrases = title_phrases(question)
         for candidate in candidates:  # the cheap evidence first, for every sentence
@@ -168,6 +189,7 @@ class ExtractiveAnswerer:
                 + 0.10 * float(candidate.document.metadata.get("score", 0.0))
                 + _kind_bonus(kind, candidate.text, terms)
                 + (0.05 if exact_title else 0.0)
+                + recency.get(candidate.document.metadata.get("published", ""), 0.0)
                 - (0.1 if _shouting(candidate.text) else 0.0)
             )
         # Meaning, the costly part, only for the sentences that can still win.
