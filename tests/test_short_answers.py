@@ -1,6 +1,7 @@
 """The default answerer's short answer (entities of the asked-for kind) and its time-aware ordering."""
 
 import math
+from datetime import date
 
 import pytest
 from langchain_core.documents import Document
@@ -93,7 +94,8 @@ def test_newer_articles_get_the_recency_bonus_and_undated_ones_none():
     def doc(published: str) -> Document:
         return Document(page_content="x", metadata={"published": published})
 
-    bonus = extractive._recency([doc("2023-10-18"), doc("2023-09-18"), doc(""), doc("2023-10")])
-    assert bonus["2023-10-18"] == pytest.approx(extractive._RECENCY_BONUS)
-    assert bonus["2023-09-18"] == pytest.approx(extractive._RECENCY_BONUS * math.exp(-30 / extractive._RECENCY_DAYS))
-    assert "" not in bonus and "2023-10" not in bonus
+    bonus = extractive._recency([doc("2023-10-18"), doc("2023-09-18"), doc(""), doc("2023-10"), doc("2024")])
+    assert bonus["2024"] == pytest.approx(extractive._RECENCY_BONUS)  # a year counts from its first day
+    days = (date(2024, 1, 1) - date(2023, 10, 18)).days
+    assert bonus["2023-10-18"] == pytest.approx(extractive._RECENCY_BONUS * math.exp(-days / extractive._RECENCY_DAYS))
+    assert bonus["2023-10"] > bonus["2023-09-18"] > 0 and "" not in bonus

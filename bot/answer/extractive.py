@@ -7,12 +7,12 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 
 from langchain_core.documents import Document
 
 from ..chunking import sentence_spans
 from ..embedding import LocalEmbeddings
+from ..ingest.article import iso_to_timestamp
 from ..terms import WORD, question_terms, stem
 from . import entities
 from .types import Answer, Citation, Quote, Retrieved
@@ -146,19 +146,21 @@ def _kind_bonus(kind: str, text: str, question_words: set[str]) -> float:
 
 def _recency(documents: list[Document]) -> dict[str, float]:
     """Bonus per publication date: news questions are mostly about the latest report, so among the
-    retrieved articles the newest is preferred, gently. Unknown dates get none."""
+    retrieved articles the newest is preferred, gently. A year or month counts from its first day (as the
+    index's date filters count it); unknown dates get none."""
     days = {}
     for document in documents:
         published = document.metadata.get("published", "")
-        if len(published) == 10:
-            try:
-                days[published] = date.fromisoformat(published)
-            except ValueError:
-                continue
+        try:
+            timestamp = iso_to_timestamp(published)
+        except ValueError:
+            continue
+        if timestamp is not None:
+            days[published] = timestamp / 86400
     if not days or not _RECENCY_BONUS:
         return {}
     newest = max(days.values())
-    return {text: _RECENCY_BONUS * math.exp(-(newest - day).days / _RECENCY_DAYS) for text, day in days.items()}
+    return {text: _RECENCY_BONUS * math.exp(-(newest - day) / _RECENCY_DAYS) for text, day in days.items()}
 
 
 class ExtractiveAnswerer:
