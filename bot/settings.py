@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     embedding_backend: Literal["torch", "onnx-int8"] = Field(
         "onnx-int8",
         description="How the model runs: onnx-int8 (the weights as an int8 ONNX graph, exported once into "
-        "~/.cache/newsbot; 1.6x faster, recall@10 within 0.01 of torch) or torch (sentence-transformers). Vectors "
+        "~/.cache/newsbot; 2.3x the chunks/s of torch, recall@10 within 0.01 of it) or torch (sentence-transformers). Vectors "
         "differ slightly, so an index must be rebuilt when this changes. See docs/benchmarks.md.",
     )
     embed_batch_size: int = Field(
@@ -36,7 +36,7 @@ class Settings(BaseSettings):
         ge=1,
         le=1024,
         description="Chunks per model call with the torch backend (16 was fastest on 2 CPU cores: "
-        "docs/benchmarks.md); onnx-int8 runs one text at a time.",
+        "docs/benchmarks.md); onnx-int8 runs one text at a time, one single-threaded session per core.",
     )
     chunk_tokens: int = Field(
         200, ge=32, le=240, description="Largest chunk, in model tokens (the model reads 256, title included)."
