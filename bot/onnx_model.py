@@ -161,13 +161,14 @@ class OnnxEncoder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         graph = str(quantized_model(model_path))
         self.workers = max(1, workers or _usable_cores())
+        sessions = [
+            ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"]) for _ in range(self.workers)
+        ]
+        self.dimension = int(sessions[0].get_outputs()[0].shape[-1])
         self._sessions: queue.SimpleQueue = queue.SimpleQueue()
-        for _ in range(self.workers):
-            self._sessions.put(ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"]))
+        for session in sessions:
+            self._sessions.put(session)
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="onnx") if self.workers > 1 else None
-        session = self._sessions.get()
-        self.dimension = int(session.get_outputs()[0].shape[-1])
-        self._sessions.put(session)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(encoding.ids) for encoding in self.counter.encode_batch(list(texts), add_special_tokens=False)]
