@@ -169,6 +169,31 @@ def test_killed_ingest_recovers_to_a_clean_build(article_dir, settings, embeddin
     assert _ids(settings) == _ids(clean_settings)
 
 
+def test_failed_write_stops_the_ingest_and_the_rerun_completes(article_dir, settings, embeddings, tmp_path):
+    """A write that fails is raised, nothing after it is written, and the next run builds what a clean build
+    has."""
+    clean_settings = settings.model_copy(update={"index": tmp_path / "clean"})
+    ingest([article_dir], clean_settings, embeddings, progress=False)
+    store = NewsStore(settings.index, settings.collection)
+    write, calls = store.write, []
+
+    def failing_write(ids, *args):
+        calls.append(ids[0])
+        if len(calls) == 2:
+            raise OSError("No space left on device")
+        write(ids, *args)
+
+    store.write = failing_write
+    with pytest.raises(OSError, match="No space left on device"):
+        ingest([article_dir], settings, embeddings, progress=False, store=store)
+    assert len(calls) == 2
+    assert 0 < len(_ids(settings)) < len(_ids(clean_settings))
+
+    summary = ingest([article_dir], settings, embeddings, progress=False)
+    assert summary.ok
+    assert _ids(settings) == _ids(clean_settings)
+
+
 def test_index_built_with_another_model_is_refused(settings, embeddings, article_dir):
     NewsStore(settings.index, settings.collection, embedding_model="some-other-model")
     from bot.store import IndexUnusable

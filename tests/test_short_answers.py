@@ -95,7 +95,53 @@ def test_newer_articles_get_the_recency_bonus_and_undated_ones_none():
         return Document(page_content="x", metadata={"published": published})
 
     bonus = extractive._recency([doc("2023-10-18"), doc("2023-09-18"), doc(""), doc("2023-10"), doc("2024")])
-    assert bonus["2024"] == pytest.approx(extractive._RECENCY_BONUS)  # a year counts from its first day
+    assert bonus["2024"] == 1.0  # the newest; a year counts from its first day
     days = (date(2024, 1, 1) - date(2023, 10, 18)).days
-    assert bonus["2023-10-18"] == pytest.approx(extractive._RECENCY_BONUS * math.exp(-days / extractive._RECENCY_DAYS))
+    assert bonus["2023-10-18"] == pytest.approx(math.exp(-days / extractive._RECENCY_DAYS))
     assert bonus["2023-10"] > bonus["2023-09-18"] > 0 and "" not in bonus
+
+
+def test_the_lead_of_an_article_outranks_the_same_words_deep_in_another(embeddings):
+    """News states its facts first: of two equal sentences, the one opening its article wins, even from the
+    chunk retrieved second."""
+    sentence = "Midnight Harbor stars Lee Se-young and Kentaro Sakaguchi as a couple in Seoul."
+
+    def doc(article_id: str, start: int) -> Document:
+        meta = {"article_id": article_id, "title": "Midnight Harbor", "source": "Polygon", "url": "",
+                "published": "2023-10-18", "start": start, "score": 0.6}  # fmt: skip
+        return Document(page_content=sentence, metadata=meta)
+
+    answerer = ExtractiveAnswerer(embeddings, 0.3)
+    ranked, _ = answerer.rank_sentences("Who stars in Midnight Harbor?", [doc("deep", 6000), doc("lead", 0)])
+    assert [c.document.metadata["article_id"] for c in ranked] == ["lead", "deep"]
+    assert ranked[0].features["lead"] == 1.0 and ranked[1].features["rank"] == 0.0
+
+
+def test_a_sentence_that_asks_scores_below_one_that_tells(embeddings):
+    answerer = ExtractiveAnswerer(embeddings, 0.3)
+    meta = {"article_id": "a", "title": "", "source": "", "url": "", "published": "", "start": 0, "score": 0.6}
+    text = "Will Midnight Harbor return for a second season? Midnight Harbor will return for a second season."
+    ranked, _ = answerer.rank_sentences("Will Midnight Harbor return?", [Document(page_content=text, metadata=meta)])
+    assert [c.text for c in ranked] == [
+        "Midnight Harbor will return for a second season.",
+        "Will Midnight Harbor return for a second season?",
+    ]  # the asking one opens the article and is nearer the question in meaning, but it tells nothing
+    assert ranked[1].features["question"] == 1.0 and ranked[0].features["question"] == 0.0
+
+
+def test_a_newer_unrelated_article_does_not_answer_for_the_story_asked_about(embeddings):
+    """A newer article's lead about another film names a director too; the answer stays on the story asked
+    about."""
+
+    def doc(article_id: str, published: str, title: str, text: str, score: float) -> Document:
+        meta = {"article_id": article_id, "title": title, "source": "Polygon", "url": "", "published": published,
+                "start": 0 if article_id == "other" else 2400, "score": score}  # fmt: skip
+        return Document(page_content=text, metadata=meta)
+
+    story = doc("story", "2024-01-10", "Japanese-Korean romances", "Romantic Anonymous began filming in March. "
+                "The series, helmed by director Sho Tsukikawa, is set for Netflix in 2025.", 0.55)  # fmt: skip
+    other = doc("other", "2024-03-02", "Festival awards", "The Zorblax Film Festival gave its top prize to "
+                "director Mira Holt for the film Glass Orchard.", 0.35)  # fmt: skip
+    answer = ExtractiveAnswerer(embeddings, 0.3)("Who is directing Romantic Anonymous?", [story, other])
+    assert answer.answer.startswith("Sho Tsukikawa [1].")
+    assert [c.article_id for c in answer.citations] == ["story"] and "Mira Holt" not in answer.answer

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from langchain_core.documents import Document
 
@@ -29,7 +29,6 @@ _NUMBER = re.compile(
     r"\b\d[\d,.]*\b|\b(?:two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)\b",
     re.I,
 )
-_TITLE_RUN = re.compile(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)+")
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:[- ][A-Z][a-z]+)+\b")
 # A sentence that opens like this is about whatever the sentence before it named.
 _REFERS_BACK = re.compile(
@@ -38,11 +37,35 @@ _REFERS_BACK = re.compile(
 _MAX_SENTENCES = 3
 _MAX_WORDS = 90
 _TYPED_SENTENCES = 12  # the best sentences checked for an entity of the expected kind
-_TYPED_BONUS = 0.15  # 0.06 -> 0.15 raised first-half RealTime QA accuracy 0.280 -> 0.290
 _ENTITY_SENTENCES = 6  # the best sentences whose names, dates and numbers vote for the short answer
 _EMBEDDED_CANDIDATES = 24  # sentences scored by the model per question; the rest lose on cheap evidence
-_RECENCY_BONUS = 0.05  # newest retrieved article, fading with age: first-half accuracy 0.269 -> 0.280
 _RECENCY_DAYS = 30.0
+_LEAD_CHARACTERS = 1000.0  # news puts the facts first: "lead" fades over about this many characters
+_LONG_SENTENCE = 60  # words; "length" grows up to this
+
+# How much each piece of evidence says a sentence holds the answer (a sentence's score is the weighted sum).
+# Fitted by scripts/fit_sentence_weights.py on the tuning half of RealTime QA: a listwise logistic regression
+# over every candidate sentence of the retrieved chunks, labelled by whether it holds a gold answer; then
+# scaled so that "meaning" keeps its old weight of 0.55, which the score margins below are measured in.
+# On the held-out half the best sentence held an answer for 0.184 of questions, against 0.145 with the
+# hand-set weights these replaced (docs/benchmarks.md).
+SENTENCE_WEIGHTS: dict[str, float] = {
+    "meaning": 0.550,  # cosine similarity of the sentence and the question (the model)
+    "words": 0.404,  # the question's words in the sentence; its names may be in the sentence before
+    "retrieval": 0.295,  # the similarity of the sentence's chunk to the question
+    "typed": 0.348,  # spaCy finds a name, date, number... of the kind asked for, not named in the question
+    "kind": 0.173,  # the sentence has what the question word asks for (a date for "when", a number...)
+    "recency": 0.189,  # 1 for the newest retrieved article, fading over _RECENCY_DAYS
+    "lead": 0.211,  # 1 at the top of the article, fading over _LEAD_CHARACTERS
+    "length": 0.103,  # longer sentences say more, up to _LONG_SENTENCE words
+    "rank": -0.119,  # the chunk's place in the retrieved list, 0 first to 1 at the eighth
+    "question": -0.162,  # the sentence is itself a question: it asks rather than tells
+}
+# Score margins below the best sentence, in the units of SENTENCE_WEIGHTS.
+_CORROBORATION_MARGIN = 0.4  # another article's sentence this close is quoted beside the best one
+# (tuning-half accuracy by this margin: 0.2 0.309, 0.3 0.321, 0.4 0.325, 0.5 0.324)
+_MORE_MARGIN = 0.1  # another sentence of the same articles this close is quoted too
+_VOTE_TEMPERATURE = 0.05  # how fast a sentence's vote for the short answer fades with its score
 
 
 @dataclass
@@ -52,7 +75,12 @@ class _Candidate:
     end: int
     text: str
     context: str  # the sentence before it, for "The series, helmed by ..." after a sentence naming the series
+    rank: int = 0  # of its chunk among the retrieved ones
+    features: dict[str, float] = field(default_factory=dict)
     score: float = 0.0
+
+    def rescore(self) -> None:
+        self.score = sum(SENTENCE_WEIGHTS[name] * value for name, value in self.features.items())
 
 
 def answer_kind(question: str) -> str:
@@ -115,20 +143,10 @@ def lexical_match(terms: set[str], names: set[str], sentence: str, context: str)
     return 0.5 * topic + 0.5 * _coverage(asked, own)
 
 
-def title_phrases(question: str) -> list[str]:
-    """Runs of two or more capitalised words, as a title or name is written: 'What Comes After Love'."""
-    return [m.group().lower() for m in _TITLE_RUN.finditer(question) if m.start() > 0 or " " in m.group()]
-
-
 def _quoted_names(question: str, names: set[str]) -> str:
     """The question's own words for the names it was searched by, as the user wrote them."""
     words = list(dict.fromkeys(w for w in WORD.findall(question) if stem(w) in names))
     return ", ".join(f"“{w}”" for w in words)
-
-
-def _shouting(text: str) -> bool:
-    words = [w for w in re.findall(r"[A-Za-z]{2,}", text)]
-    return len(words) >= 4 and sum(w.isupper() for w in words) / len(words) > 0.3
 
 
 def _kind_bonus(kind: str, text: str, question_words: set[str]) -> float:
@@ -145,8 +163,8 @@ def _kind_bonus(kind: str, text: str, question_words: set[str]) -> float:
 
 
 def _recency(documents: list[Document]) -> dict[str, float]:
-    """Bonus per publication date: news questions are mostly about the latest report, so among the
-    retrieved articles the newest is preferred, gently. A year or month counts from its first day (as the
+    """Per publication date, 1 for the newest retrieved article, fading with age: news questions are mostly
+    about the latest report. A year or month counts from its first day (as the
     index's date filters count it); unknown dates get none."""
     days = {}
     for document in documents:
@@ -157,10 +175,10 @@ def _recency(documents: list[Document]) -> dict[str, float]:
             continue
         if timestamp is not None:
             days[published] = timestamp / 86400
-    if not days or not _RECENCY_BONUS:
+    if not days:
         return {}
     newest = max(days.values())
-    return {text: _RECENCY_BONUS * math.exp(-(newest - day) / _RECENCY_DAYS) for text, day in days.items()}
+    return {text: math.exp(-(newest - day) / _RECENCY_DAYS) for text, day in days.items()}
 
 
 class ExtractiveAnswerer:
@@ -178,37 +196,6 @@ class ExtractiveAnswerer:
         if reason:
             return Answer(question=question, answer=reason, abstained=True, retrieved=retrieved)
 
-        candidates = self._candidates(documents)
-        recency = _recency(documents)
-        kind = answer_kind(question)
-        phrases = title_phrases(question)
-        for candidate in candidates:  # the cheap evidence first, for every sentence
-            lexical = lexical_match(terms, names, candidate.text, candidate.context)
-            around = (candidate.context + " " + candidate.text).lower()
-            exact_title = any(phrase in around for phrase in phrases)
-            candidate.score = (
-                0.35 * lexical
-                + 0.10 * float(candidate.document.metadata.get("score", 0.0))
-                + _kind_bonus(kind, candidate.text, terms)
-                + (0.05 if exact_title else 0.0)
-                + recency.get(candidate.document.metadata.get("published", ""), 0.0)
-                - (0.1 if _shouting(candidate.text) else 0.0)
-            )
-        # Meaning, the costly part, only for the sentences that can still win.
-        candidates = sorted(candidates, key=lambda c: c.score, reverse=True)
-        candidates, cheap = candidates[:_EMBEDDED_CANDIDATES], candidates[_EMBEDDED_CANDIDATES:]
-        vectors = self.embeddings.encode([question] + [c.text for c in candidates])
-        for candidate, similarity in zip(candidates, vectors[1:] @ vectors[0], strict=True):
-            candidate.score += 0.55 * float(similarity)
-        ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
-        # A sentence that names a person, date, number... of the kind asked for is likelier to hold the answer.
-        labels = entities.expected_labels(question)
-        top = ranked[:_TYPED_SENTENCES]
-        for candidate, typed in zip(top, entities.answers_in(question, [c.text for c in top], labels), strict=True):
-            candidate.score += _TYPED_BONUS if typed else 0.0
-        ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
-        direct = self._direct(question, ranked)
-
         def same_story(candidate: _Candidate) -> bool:
             """Whether a sentence is about what the question names (in it, before it, or in its title)."""
             if not names:
@@ -216,11 +203,57 @@ class ExtractiveAnswerer:
             around = f"{candidate.document.metadata.get('title', '')} {candidate.context} {candidate.text}"
             return _coverage(names, {stem(w) for w in WORD.findall(around)}) >= 0.5
 
+        ranked, cheap = self.rank_sentences(question, documents)
+        # Sentences about what the question names, when there are any: the weights were fitted on retrievals
+        # that are nearly all on the story, and they would let a newer, unrelated article's lead win.
+        ranked = [c for c in ranked if same_story(c)] or ranked
+        direct = self._direct(question, ranked)
+
         outlets = _outlets_named(question, documents)
         if len(outlets) >= 2 and _compares(question):  # "Did Polygon and The Verge agree ...": each one's words
             return self._side_by_side(question, outlets, ranked + cheap, retrieved, same_story)
         chosen = self._choose(ranked, direct[0] if direct else None, same_story)
         return self._compose(question, chosen, retrieved, direct, same_story)
+
+    def rank_sentences(
+        self, question: str, documents: list[Document], everything: bool = False
+    ) -> tuple[list[_Candidate], list[_Candidate]]:
+        """(the sentences scored in full, best first; the rest, which lost on the cheap evidence). The model and
+        the entity tagger are costly, so they only see the sentences that can still win, unless `everything`
+        (for fitting SENTENCE_WEIGHTS)."""
+        terms, names = question_terms(question)
+        candidates = self._candidates(documents)
+        recency = _recency(documents)
+        kind = answer_kind(question)
+        for candidate in candidates:
+            meta = candidate.document.metadata
+            candidate.features = {
+                "words": lexical_match(terms, names, candidate.text, candidate.context),
+                "retrieval": float(meta.get("score", 0.0)),
+                "kind": _kind_bonus(kind, candidate.text, terms),
+                "recency": recency.get(meta.get("published", ""), 0.0),
+                "lead": math.exp(-candidate.start / _LEAD_CHARACTERS),
+                "length": min(len(candidate.text.split()), _LONG_SENTENCE) / _LONG_SENTENCE,
+                "rank": candidate.rank / 8,
+                "question": float(candidate.text.rstrip().endswith("?")),
+            }
+            candidate.rescore()
+        candidates.sort(key=lambda c: c.score, reverse=True)
+        limit = len(candidates) if everything else _EMBEDDED_CANDIDATES
+        candidates, cheap = candidates[:limit], candidates[limit:]
+        vectors = self.embeddings.encode([question] + [c.text for c in candidates])
+        for candidate, similarity in zip(candidates, vectors[1:] @ vectors[0], strict=True):
+            candidate.features["meaning"] = float(similarity)
+            candidate.rescore()
+        candidates.sort(key=lambda c: c.score, reverse=True)
+        # A sentence that names a person, date, number... of the kind asked for is likelier to hold the answer.
+        top = candidates if everything else candidates[:_TYPED_SENTENCES]
+        typed = entities.answers_in(question, [c.text for c in top], entities.expected_labels(question))
+        for candidate, found in zip(top, typed, strict=True):
+            candidate.features["typed"] = float(found)
+            candidate.rescore()
+        candidates.sort(key=lambda c: c.score, reverse=True)
+        return candidates, cheap
 
     def _side_by_side(
         self,
@@ -259,7 +292,7 @@ class ExtractiveAnswerer:
             return None
         newest = max((c.document.metadata.get("published", "") for c in top), default="")
         weights = [
-            math.exp((c.score - top[0].score) / 0.05)
+            math.exp((c.score - top[0].score) / _VOTE_TEMPERATURE)
             * (1.15 if newest and c.document.metadata.get("published") == newest else 1.0)
             for c in top
         ]
@@ -290,7 +323,7 @@ class ExtractiveAnswerer:
     def _candidates(documents: list[Document]) -> list[_Candidate]:
         seen: set[tuple[str, int]] = set()
         candidates = []
-        for document in documents:
+        for rank, document in enumerate(documents):
             text, offset = document.page_content, int(document.metadata.get("start", 0))
             previous = ""
             for start, end in sentence_spans(text):
@@ -298,7 +331,7 @@ class ExtractiveAnswerer:
                 key = (document.metadata["article_id"], offset + start)
                 if key not in seen and len(WORD.findall(sentence)) >= 3:
                     seen.add(key)
-                    candidates.append(_Candidate(document, offset + start, offset + end, sentence, previous))
+                    candidates.append(_Candidate(document, offset + start, offset + end, sentence, previous, rank))
                 previous = sentence
         return candidates
 
@@ -312,6 +345,7 @@ class ExtractiveAnswerer:
         if not ranked:
             return []
         best = ranked[0].score
+
         chosen = [first or ranked[0]]
 
         def fits(candidate: _Candidate) -> bool:
@@ -322,12 +356,12 @@ class ExtractiveAnswerer:
         articles = {chosen[0].document.metadata["article_id"]}
         for candidate in ranked:
             article_id = candidate.document.metadata["article_id"]
-            close = candidate.score >= best - 0.2 and same_story(candidate)
+            close = candidate.score >= best - _CORROBORATION_MARGIN and same_story(candidate)
             if close and article_id not in articles and fits(candidate):
                 chosen.append(candidate)
                 articles.add(article_id)
         for candidate in ranked:
-            if candidate.score >= best - 0.1 and candidate not in chosen and fits(candidate):
+            if candidate.score >= best - _MORE_MARGIN and candidate not in chosen and fits(candidate):
                 chosen.append(candidate)
         return chosen
 
