@@ -54,11 +54,11 @@ SENTENCE_WEIGHTS: dict[str, float] = {
     "words": 0.404,  # the question's words in the sentence; its names may be in the sentence before
     "retrieval": 0.295,  # the similarity of the sentence's chunk to the question
     "typed": 0.348,  # spaCy finds a name, date, number... of the kind asked for, not named in the question
-    "kind": 0.173,  # the sentence has what the question word asks for (a date for "when", a number...)
+    "kind": 0.173,  # what the question word asks for is there (_kind_bonus: a date for "when", a number...)
     "recency": 0.189,  # 1 for the newest retrieved article, fading over _RECENCY_DAYS
     "lead": 0.211,  # 1 at the top of the article, fading over _LEAD_CHARACTERS
     "length": 0.103,  # longer sentences say more, up to _LONG_SENTENCE words
-    "rank": -0.119,  # the chunk's place in the retrieved list, 0 first to 1 at the eighth
+    "rank": -0.119,  # the chunk's place in the retrieved list: 0 for the first, 1/8 more for each after it
     "question": -0.162,  # the sentence is itself a question: it asks rather than tells
 }
 # Score margins below the best sentence, in the units of SENTENCE_WEIGHTS.
@@ -164,8 +164,8 @@ def _kind_bonus(kind: str, text: str, question_words: set[str]) -> float:
 
 def _recency(documents: list[Document]) -> dict[str, float]:
     """Per publication date, 1 for the newest retrieved article, fading with age: news questions are mostly
-    about the latest report. A year or month counts from its first day (as the
-    index's date filters count it); unknown dates get none."""
+    about the latest report. A year or month counts from its first day (as the index's date filters count it);
+    unknown dates get none."""
     days = {}
     for document in documents:
         published = document.metadata.get("published", "")
