@@ -14,6 +14,7 @@ from ..chunking import sentence_spans
 from ..embedding import LocalEmbeddings
 from ..ingest.article import iso_to_timestamp
 from ..terms import WORD, question_terms, stem
+from ..terms import terms as content_terms
 from . import entities
 from .types import Answer, Citation, Quote, Retrieved
 
@@ -191,24 +192,24 @@ class ExtractiveAnswerer:
     def __call__(self, question: str, documents: list[Document], history: object = None) -> Answer:
         """`history` is accepted for the answerers' common signature; the question already stands alone."""
         retrieved = [Retrieved.of(d) for d in documents]
-        terms, names = question_terms(question)
+        names = question_terms(question)[1]
         reason = self._refusal_reason(question, documents, names)
         if reason:
             return Answer(question=question, answer=reason, abstained=True, retrieved=retrieved)
 
+        def named_in(text: str) -> float:
+            """The share of what the question names that `text` names too (1 when the question names nothing)."""
+            return _coverage(names, content_terms(text)) if names else 1.0
+
         def same_story(candidate: _Candidate) -> bool:
             """Whether a sentence is about what the question names (in it, before it, or in its title)."""
-            if not names:
-                return True
-            around = f"{candidate.document.metadata.get('title', '')} {candidate.context} {candidate.text}"
-            return _coverage(names, {stem(w) for w in WORD.findall(around)}) >= 0.5
+            return (
+                named_in(f"{candidate.document.metadata.get('title', '')} {candidate.context} {candidate.text}") >= 0.5
+            )
 
         def related(candidate: _Candidate) -> bool:
             """Whether a sentence's chunk (or its title) names anything the question names."""
-            if not names:
-                return True
-            around = f"{candidate.document.metadata.get('title', '')} {candidate.document.page_content}"
-            return bool(names & {stem(w) for w in WORD.findall(around)})
+            return named_in(f"{candidate.document.metadata.get('title', '')} {candidate.document.page_content}") > 0
 
         ranked, cheap = self.rank_sentences(question, documents)
         # Only sentences of chunks that name something the question names, when there are any: the weights
