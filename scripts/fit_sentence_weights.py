@@ -97,11 +97,9 @@ def main() -> None:
             continue
         asked[half] += 1
         documents, _ = bot.retriever.search(query.question, query.as_of)
-        if answerer._refusal_reason(query.question, documents, question_terms(query.question)[1]):
-            halves[half].append((np.zeros((1, len(names))), np.zeros(1)))  # refused: no sentence is right
-            continue
-        ranked, _ = answerer.rank_sentences(query.question, documents, everything=True)
-        if not ranked:
+        refused = answerer._refusal_reason(query.question, documents, question_terms(query.question)[1])
+        ranked = [] if refused else answerer.rank_sentences(query.question, documents, everything=True)[0]
+        if not ranked:  # refused, or nothing to quote: no sentence is right
             halves[half].append((np.zeros((1, len(names))), np.zeros(1)))
             continue
         x = np.array([[c.features.get(name, 0.0) for name in names] for c in ranked])
