@@ -23,10 +23,30 @@ from tests.conftest import SEED_2023, SEED_2024
         ("Which country sent tanks?", entities.PLACE),
         ("Which film won Best Picture?", entities.WORK),
         ("Why did the show end?", frozenset()),
+        ("Which singer-songwriter got a spooky surprise on stage?", entities.PERSON),
+        ("Documents were found at the home of which high-profile Republican?", entities.PERSON),
     ],
 )
 def test_the_kind_of_answer_is_read_from_the_question(question, labels):
     assert entities.expected_labels(question) == labels
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Who directed the film?", "who"),
+        ("Documents were found at the home of which high-profile Republican?", "who"),
+        ("Jacinda Ardern has served as prime minister since when?", "when"),
+        ("Title 42 is set to expire in which month?", "when"),
+        ("Rapper Drake performed at which iconic venue?", "where"),
+        ("How old is the actor?", "number"),
+        ("Which airline will give miles to passengers who were stranded?", "other"),
+        ("Which film won Best Picture?", "other"),
+    ],
+)
+def test_the_kind_bonus_follows_the_question_word_wherever_it_stands(question, kind):
+    """A relative "who" ("passengers who were stranded") does not make the question ask for a person."""
+    assert extractive.answer_kind(question) == kind
 
 
 def test_the_entity_the_question_names_is_not_its_answer():

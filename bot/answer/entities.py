@@ -32,7 +32,8 @@ _HEAD_NOUNS: dict[frozenset[str], str] = {
     "artist author writer novelist president politician leader ceo founder host comedian king queen prince "
     "princess pope member official judge senator governor minister chancellor premier mayor quarterback "
     "producer filmmaker model designer chef billionaire executive candidate lawmaker journalist anchor "
-    "youtuber influencer composer dancer driver pitcher golfer boxer wrestler",
+    "youtuber influencer composer dancer driver pitcher golfer boxer wrestler figure republican democrat activist "
+    "lawyer scientist astronaut songwriter",
     ORG: "team company network studio brand band group organization organisation party agency club university "
     "college school streamer service platform airline retailer bank firm label league channel newspaper "
     "outlet publication automaker carmaker chain franchise startup conglomerate manufacturer giant "
@@ -53,8 +54,9 @@ def expected_labels(question: str) -> frozenset[str]:
     q = question.lower()
     for match in _WHICH.finditer(q):
         for word in match.group(1).split():
-            if word in _HEAD:
-                return _HEAD[word]
+            for part in (word, *word.split("-")):  # "singer-songwriter"
+                if part in _HEAD:
+                    return _HEAD[part]
     opening = re.search(
         r"\b(who|whom|whose|when|where|how (?:many|much|old|long|tall)|what (?:date|day|time|year|month))\b", q
     )
