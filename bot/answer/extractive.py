@@ -87,7 +87,10 @@ class _Candidate:
 def answer_kind(question: str) -> str:
     """when / number / who / where / other, from the entity labels that can answer the question (wherever
     its question word stands: "... at the home of which high-profile Republican?" asks for a person)."""
-    labels = entities.expected_labels(question)
+    return _kind_of(entities.expected_labels(question))
+
+
+def _kind_of(labels: frozenset[str]) -> str:
     if labels & entities.NUMBER:
         return "number"
     for kind, wanted in (("when", entities.WHEN), ("who", entities.PERSON), ("where", entities.PLACE)):
@@ -231,7 +234,8 @@ class ExtractiveAnswerer:
         terms, names = question_terms(question)
         candidates = self._candidates(documents)
         recency = _recency(documents)
-        kind = answer_kind(question)
+        labels = entities.expected_labels(question)
+        kind = _kind_of(labels)
         for candidate in candidates:
             meta = candidate.document.metadata
             candidate.features = {
@@ -255,7 +259,7 @@ class ExtractiveAnswerer:
         candidates.sort(key=lambda c: c.score, reverse=True)
         # A sentence that names a person, date, number... of the kind asked for is likelier to hold the answer.
         top = candidates if everything else candidates[:_TYPED_SENTENCES]
-        typed = entities.answers_in(question, [c.text for c in top], entities.expected_labels(question))
+        typed = entities.answers_in(question, [c.text for c in top], labels)
         for candidate, found in zip(top, typed, strict=True):
             candidate.features["typed"] = float(found)
             candidate.rescore()
@@ -352,7 +356,6 @@ class ExtractiveAnswerer:
         if not ranked:
             return []
         best = ranked[0].score
-
         chosen = [first or ranked[0]]
 
         def fits(candidate: _Candidate) -> bool:
