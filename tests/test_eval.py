@@ -57,3 +57,14 @@ def test_eval_rejects_an_unknown_configuration(capsys, tmp_path):
     argv = ["eval", "retrieval", "--dataset", "multihop", "--configs", "magic", "--shared", str(SHARED)]
     assert main([*argv, "--index", str(tmp_path)]) == 2
     assert "unknown configuration(s) magic: choose from dense, bm25, hybrid" in capsys.readouterr().err
+
+
+def test_the_gpt3_baseline_is_read_per_question_and_only_where_it_exists():
+    from bot.eval.datasets import load_multihop, load_realtimeqa
+    from bot.eval.run import gpt3_baseline
+
+    realtimeqa = load_realtimeqa(SHARED)
+    baseline = gpt3_baseline(realtimeqa)
+    asked = {query.id for query in realtimeqa.queries}
+    assert baseline and set(baseline) <= asked and all(isinstance(text, str) for text in baseline.values())
+    assert gpt3_baseline(load_multihop(SHARED)) == {}  # MultiHop-RAG ships no baseline

@@ -98,15 +98,20 @@ def evaluate_retrieval(
     return results
 
 
+def gpt3_baseline(dataset: Dataset) -> dict[str, str]:
+    """Question id -> what GPT-3 answered given the web-search articles ({} for a dataset without one)."""
+    baseline_file = dataset.folder / "baseline_gpt3_gcs.json"
+    if not baseline_file.exists():
+        return {}
+    return json.loads(baseline_file.read_text(encoding="utf-8"))["gpt3_gcs"]
+
+
 def evaluate_answers(dataset: Dataset, bot: NewsBot, limit: int | None = None, progress: bool = True) -> dict:
     scorer = shared_scorer(dataset.folder.parent.parent)
     queries = dataset.queries[:limit] if limit else dataset.queries
     rows: dict[str, list[float]] = defaultdict(list)
     baseline_rows: dict[str, list[float]] = defaultdict(list)
-    baseline = {}
-    baseline_file = dataset.folder / "baseline_gpt3_gcs.json"
-    if baseline_file.exists():
-        baseline = json.loads(baseline_file.read_text(encoding="utf-8"))["gpt3_gcs"]
+    baseline = gpt3_baseline(dataset)
     refused = 0
     seconds = []
     for query in tqdm(queries, desc="answers", unit="q", disable=not progress, leave=False):
