@@ -63,6 +63,27 @@ def test_people_listed_together_are_answered_together():
     assert [c.text for c in best] == ["Damien Chazelle"]
 
 
+def test_a_name_written_in_either_order_is_one_answer():
+    """Japanese and Korean names come in both orders; split, the votes for one person lost to another."""
+    sentences = [
+        "Korean actress Lee Se-young will play the lead.",
+        "The drama stars Sakaguchi Kentaro as a novelist.",
+        "Japanese actor Kentaro Sakaguchi will play the writer.",
+    ]
+    ranked = entities.rank_entities("Who plays the writer?", sentences, [1.0, 0.7, 0.7], entities.PERSON)
+    assert [(c.text, c.sentences) for c in ranked] == [("Sakaguchi Kentaro", [1, 2]), ("Lee Se-young", [0])]
+    assert entities.mentions("The drama stars Kentaro Sakaguchi.", "Sakaguchi Kentaro")
+    assert not entities.mentions("The drama stars Kentaro Tanaka.", "Sakaguchi Kentaro")
+
+
+def test_the_short_answer_cites_the_newest_report_that_names_them_in_either_order(corpus_bot):
+    """The 2023 seed writes "Sakaguchi Kentaro", the 2024 one "Kentaro Sakaguchi": the newer report is cited."""
+    answer = corpus_bot.ask("Who stars in What Comes After Love?")
+    first = answer.answer.split(". ")[0]
+    assert "Sakaguchi Kentaro" in first and "Lee Se-young" in first
+    assert first.endswith("[1]") and answer.citations[0].article_id == SEED_2024
+
+
 def test_a_short_answer_leads_and_cites_the_sentence_that_says_it(corpus_bot):
     answer = corpus_bot.ask("When does What Comes After Love come out?")
     assert answer.answer.startswith("Sept. 27 [1]. ")

@@ -144,9 +144,18 @@ def _proximity(sentence: str, entity: str, asked: set[str]) -> float:
     return 1.0 / (1.0 + max(0, gap - 1) / 2)
 
 
-def _key(text: str) -> str:
+def _key(text: str, label: str = "") -> str:
+    """One key per answer however it is written: a person's name in either order, since Japanese and Korean
+    names are ("Sakaguchi Kentaro" in one report, "Kentaro Sakaguchi" in the next)."""
     words = [w.lower().removesuffix("'s").removesuffix("’s") for w in WORD.findall(text)]
-    return " ".join(w for w in words if w not in ("the", "a", "an"))
+    words = [w for w in words if w not in ("the", "a", "an")]
+    return " ".join(sorted(words) if label == "PERSON" else words)
+
+
+def mentions(text: str, name: str) -> bool:
+    """Whether `text` names `name`, a two-word name in either order."""
+    words = name.split()
+    return name in text or (len(words) == 2 and f"{words[1]} {words[0]}" in text)
 
 
 def best_entities(
@@ -202,7 +211,7 @@ def rank_entities(question: str, sentences: list[str], weights: list[float], lab
             words = {stem(w) for w in WORD.findall(text) if w.lower() not in STOPWORDS}
             if not words or len(words & asked) / len(words) >= 0.5:
                 continue
-            key = _key(text)
+            key = _key(text, label)
             if not key or key in seen_here:
                 continue
             seen_here.add(key)
@@ -213,7 +222,7 @@ def rank_entities(question: str, sentences: list[str], weights: list[float], lab
     merged: set[str] = set()
     for short in found:
         for long in found:
-            if short != long and f" {short} " in f" {long} ":
+            if set(short.split()) < set(long.split()):
                 votes[long] += votes[short]
                 found[long].sentences = sorted(set(found[long].sentences + found[short].sentences))
                 merged.add(short)

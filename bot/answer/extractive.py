@@ -406,7 +406,7 @@ class ExtractiveAnswerer:
             names = direct[1]
             short = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
             # cite the first (newest) quote that says it, else the sentence it was found in
-            saying = [c for c in chosen if names[0] in c.text] or [direct[0]]
+            saying = [c for c in chosen if entities.mentions(c.text, names[0])] or [direct[0]]
             parts.append(f"{short} [{numbers[saying[0].document.metadata['article_id']]}].")
         newest = max((d for d in dates if d), default="")
         for candidate in chosen:
