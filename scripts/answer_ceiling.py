@@ -14,6 +14,8 @@ per group, the share of questions whose gold answer occurs:
   3. best sentence: in the sentence it scores best;
   4. answer: in the first 60 words of its answer (the figure of `newsbot eval answers`).
 
+The sentences are ranked a second time beside the answer, since the answerer does not return its ranking.
+
 Beside them: the GPT-3 + web search baseline (which read whole articles) and the goal of issue 4 (0.45).
 The questions and articles are read from ../shared at run time; nothing of them is stored in the repository.
 """

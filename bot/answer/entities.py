@@ -144,12 +144,11 @@ def _proximity(sentence: str, entity: str, asked: set[str]) -> float:
     return 1.0 / (1.0 + max(0, gap - 1) / 2)
 
 
-def _key(text: str, label: str = "") -> str:
-    """One key per answer however it is written: a person's name in either order, since Japanese and Korean
-    names are ("Sakaguchi Kentaro" in one report, "Kentaro Sakaguchi" in the next)."""
-    words = [w.lower().removesuffix("'s").removesuffix("’s") for w in WORD.findall(text)]
-    words = [w for w in words if w not in ("the", "a", "an")]
-    return " ".join(sorted(words) if label == "PERSON" else words)
+def _key(text: str) -> str:
+    """One key per answer however it is written, its words in any order: Japanese and Korean names come in both
+    ("Sakaguchi Kentaro" in one report, "Kentaro Sakaguchi" in the next), dates too ("May 5", "5 May")."""
+    words = {w.lower().removesuffix("'s").removesuffix("’s") for w in WORD.findall(text)}
+    return " ".join(sorted(words - {"the", "a", "an"}))
 
 
 def mentions(text: str, name: str) -> bool:
@@ -211,7 +210,7 @@ def rank_entities(question: str, sentences: list[str], weights: list[float], lab
             words = {stem(w) for w in WORD.findall(text) if w.lower() not in STOPWORDS}
             if not words or len(words & asked) / len(words) >= 0.5:
                 continue
-            key = _key(text, label)
+            key = _key(text)
             if not key or key in seen_here:
                 continue
             seen_here.add(key)
