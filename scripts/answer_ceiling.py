@@ -32,7 +32,7 @@ from tqdm import tqdm
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.eval.report import command_line, markers, write_section  # noqa: E402
+from bot.eval.report import command_line, markers  # noqa: E402
 
 GOAL = 0.45
 STAGES = ("read", "scored", "best sentence", "answer")
@@ -49,7 +49,7 @@ def main() -> None:
     from bot.chain import NewsBot
     from bot.eval.datasets import load_realtimeqa
     from bot.eval.metrics import answer_in_chunks, shared_scorer
-    from bot.eval.run import gpt3_baseline
+    from bot.eval.run import gpt3_baseline, publish
     from bot.settings import Settings
 
     dataset = load_realtimeqa(args.shared)
@@ -97,9 +97,7 @@ def main() -> None:
         figures = " | ".join(f"{share[stage]:.3f}" for stage in (*STAGES, "GPT-3"))
         lines.append(f"| {group} | {len(group_rows)} | {figures} | {GOAL} | {of_read:.2f} |")
     lines += [end, ""]
-    print("\n".join(lines))
-    if args.write:
-        write_section("\n".join(lines), "answer_ceiling")
+    publish("\n".join(lines), "answer_ceiling", args.write)
 
 
 if __name__ == "__main__":
