@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -21,13 +25,15 @@ from . import __version__
 from .answer import Answer
 from .apidocs import add_offline_docs
 from .chain import NewsBot, QuestionError
-from .guard import ApiGuard, error_response
+from .errors import IndexUnusable, StoreUnreachable
+from .guard import ADMIN, Guard, error_response
+from .limits import ClientLimits
 from .settings import Settings
-from .store import StoreUnreachable
 from .workers import Workers
 
 log = logging.getLogger(__name__)
 EXAMPLE_QUESTION = "Who stars in What Comes After Love?"
+_UPLOADS_BASE = os.environ.get("GRADIO_TEMP_DIR")  # the operator's choice, if any: each server's folder goes in it
 
 
 class ApiError(Exception):
@@ -142,6 +148,7 @@ def create_app(settings: Settings, bot: NewsBot | None = None, ui: bool = True) 
         bot = NewsBot(settings)
         bot.ensure_index()
     workers = Workers(settings.api_concurrency)
+    limits = ClientLimits(settings)
 
     app = FastAPI(
         title="newsbot API",
@@ -152,7 +159,7 @@ def create_app(settings: Settings, bot: NewsBot | None = None, ui: bool = True) 
         redoc_url=None,
     )
     add_offline_docs(app)
-    app.add_middleware(ApiGuard, settings=settings)
+    app.add_middleware(Guard, settings=settings, limits=limits)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError) -> JSONResponse:
@@ -166,6 +173,13 @@ def create_app(settings: Settings, bot: NewsBot | None = None, ui: bool = True) 
     async def store_unreachable(_: Request, error: StoreUnreachable) -> JSONResponse:
         """The Chroma server is down or restarting: temporary, and the next request reconnects by itself."""
         return error_response(503, str(error), headers={"Retry-After": "5"})
+
+    @app.exception_handler(IndexUnusable)
+    async def index_unusable(request: Request, error: IndexUnusable) -> JSONResponse:
+        """The index cannot be read (a damaged or deleted file): 503 with the message /healthz gives, which says
+        how to rebuild it. No Retry-After: it stays so until someone repairs it."""
+        log.warning("%s %s: %s", request.method, request.url.path, error)
+        return error_response(503, str(error))
 
     @app.exception_handler(Exception)
     async def failure(request: Request, error: Exception) -> JSONResponse:
@@ -235,9 +249,16 @@ def create_app(settings: Settings, bot: NewsBot | None = None, ui: bool = True) 
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
-        """Up, with an index that has chunks to answer from (503 otherwise)."""
+        """Up, with an index that has chunks to answer from (503 otherwise, with the message /api/ask gives)."""
+
+        def checked_count() -> int:
+            bot.store.check_vectors()  # a deleted vector index still counts its chunks
+            return bot.store.count()
+
         try:
-            chunks = await workers.run(bot.store.count)
+            chunks = await workers.run(checked_count)
+        except IndexUnusable as error:  # damaged or deleted files, or a Chroma server that is down
+            return JSONResponse({"ok": False, "error": str(error)}, status_code=503)
         except Exception as error:  # a broken index is what a health check is for
             return JSONResponse({"ok": False, "error": f"the index cannot be read: {error}"}, status_code=503)
         if not chunks:
@@ -253,13 +274,42 @@ def create_app(settings: Settings, bot: NewsBot | None = None, ui: bool = True) 
         )
 
     if ui:
-        import gradio as gr
+        app = _mount_web_app(app, bot, settings, limits)
+    return app
 
-        from . import ui as chat
 
-        blocks = chat.build_app(bot, settings)
-        options = {"theme": chat.THEME, "footer_links": ["api"], "max_file_size": settings.upload_max_bytes}
-        app = gr.mount_gradio_app(app, blocks, path="/", **options)  # what ui.serve passes to launch()
+def _mount_web_app(app: FastAPI, bot: NewsBot, settings: Settings, limits: ClientLimits) -> FastAPI:
+    """The chat at /, and the admin page at /admin (when a token is set) behind Gradio's login. Uploads land in
+    a folder of this process's own, removed when it stops."""
+    import gradio as gr
+
+    from . import ui as chat
+    from .ui_admin import LOGIN_MESSAGE, admin_enabled, admin_login, build_admin_app
+
+    uploads = Path(tempfile.mkdtemp(prefix="newsbot-uploads-", dir=_UPLOADS_BASE))
+    os.environ["GRADIO_TEMP_DIR"] = str(uploads)  # read by Gradio at each upload and by each component built next
+    app.router.on_shutdown.append(lambda: shutil.rmtree(uploads, ignore_errors=True))
+    mounted: list[gr.Blocks] = []
+    if admin_enabled(settings):  # before "/", which would take every path
+        admin = build_admin_app(bot, settings, lambda: chat.header(bot))
+        app = gr.mount_gradio_app(
+            app,
+            admin,
+            path=ADMIN,
+            auth=admin_login(settings),
+            auth_message=LOGIN_MESSAGE,
+            theme=chat.THEME,
+            footer_links=[],
+            max_file_size=settings.upload_max_bytes,
+        )
+        mounted.append(admin)
+    blocks = chat.build_app(bot, settings, limits)
+    app = gr.mount_gradio_app(app, blocks, path="/", theme=chat.THEME, footer_links=["api"])
+    mounted.append(blocks)
+    for blocks in mounted:
+        # Gradio checks that a file named in a request was uploaded (not /etc/passwd) only in an app it
+        # launched itself; a mounted app skips the check unless it is marked as launched.
+        blocks.has_launched = True
     return app
 
 

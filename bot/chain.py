@@ -13,6 +13,7 @@ from .conversation import HistoryError, Turn, parse_history, standalone
 from .embedding import LocalEmbeddings
 from .indexing import IngestSummary, ingest, open_store, refresh_keyword_index
 from .keyword import KeywordIndex
+from .redact import redacted_url
 from .retrieval import NewsRetriever, as_of_filter
 from .settings import Settings
 from .store import NewsStore
@@ -138,7 +139,7 @@ class NewsBot:
             return None
         return Answer(
             question=question,
-            answer=f"The index at {self.settings.chroma_url or self.settings.index} is empty: "
+            answer=f"The index at {redacted_url(self.settings.chroma_url) or self.settings.index} is empty: "
             "add articles with `newsbot ingest PATH`.",
             abstained=True,
         )

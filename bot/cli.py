@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from pydantic import ValidationError
+
 from . import __version__
 from .errors import IndexUnusable
 from .settings import Settings, load_settings
@@ -31,12 +33,17 @@ class CliError(Exception):
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(
-        index=getattr(args, "index", None),
-        top_k=getattr(args, "top_k", None),
-        host=getattr(args, "host", None),
-        port=getattr(args, "port", None),
-    )
+    try:
+        return load_settings(
+            index=getattr(args, "index", None),
+            top_k=getattr(args, "top_k", None),
+            host=getattr(args, "host", None),
+            port=getattr(args, "port", None),
+        )
+    except ValidationError as error:  # one line per bad setting; the value itself is never echoed (secrets)
+        raise CliError(
+            "; ".join(f"NEWSBOT_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
+        ) from None
 
 
 def _print_answer(answer, out: TextIO, explain: bool = False) -> None:

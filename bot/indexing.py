@@ -114,6 +114,7 @@ def ingest(
     progress: bool = True,
     report: Callable[[str], None] = lambda line: log.warning(line),
     store: NewsStore | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> IngestSummary:
     """Index files, folders and http(s) URLs (article pages, RSS/Atom feeds); only new or changed articles are
     embedded. Bad inputs are reported one line each and counted in `failed`; they never stop the others."""
@@ -156,7 +157,16 @@ def ingest(
                 for article in result.articles:
                     articles[article.id] = article
 
-    store_articles(articles.values(), settings, embeddings, store, summary, stored=stored, progress=progress)
+    store_articles(
+        articles.values(),
+        settings,
+        embeddings,
+        store,
+        summary,
+        stored=stored,
+        progress=progress,
+        on_progress=on_progress,
+    )
 
     if prune:
         summary.removed = _prune(store, stored, articles, paths, unreadable_files)
@@ -174,6 +184,7 @@ def store_articles(
     *,
     stored: dict[str, StoredArticle] | None = None,
     progress: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> None:
     """Embed and write the new or changed articles, counting added/updated/unchanged into `summary`.
 
@@ -199,7 +210,7 @@ def store_articles(
                 summary.updated += 1
 
     stale = {a: set(info.versions) - {versions.get(a)} for a, info in stored.items() if a in versions}
-    _embed_and_write(pending, versions, stale, settings, embeddings, store, summary, progress)
+    _embed_and_write(pending, versions, stale, settings, embeddings, store, summary, progress, on_progress)
     _remember_feed_dates(store, articles.values(), versions)
 
 
@@ -230,7 +241,9 @@ def _embed_and_write(
     store: NewsStore,
     summary: IngestSummary,
     progress: bool,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> None:
+    """`on_progress(chunks written, chunks to write)` after each round (the admin page shows it)."""
     if not pending:
         return
     embeddings.load()  # before the clock starts: the rate is the embedding rate
@@ -241,20 +254,27 @@ def _embed_and_write(
     ]
     total = sum(len(chunks) for _, chunks in chunked)
     bar = tqdm(total=total, desc="embedding", unit="chunk", disable=not progress)
+    written = summary.chunks
+
+    def write(batch: list[tuple[Article, list[Chunk]]], size: int) -> None:
+        _write_round(batch, versions, stale, embeddings, store)
+        summary.chunks += size
+        bar.update(size)
+        if on_progress:
+            on_progress(summary.chunks - written, total)
+
+    if on_progress:
+        on_progress(0, total)
     batch: list[tuple[Article, list[Chunk]]] = []
     size = 0
     for article, chunks in chunked:
         batch.append((article, chunks))
         size += len(chunks)
         if size >= settings.ingest_batch_chunks:
-            _write_round(batch, versions, stale, embeddings, store)
-            summary.chunks += size
-            bar.update(size)
+            write(batch, size)
             batch, size = [], 0
     if batch:
-        _write_round(batch, versions, stale, embeddings, store)
-        summary.chunks += size
-        bar.update(size)
+        write(batch, size)
     bar.close()
     summary.embed_seconds = time.perf_counter() - started
 

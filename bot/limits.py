@@ -7,6 +7,9 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+
+from .settings import Settings
 
 _PRUNE_AT = 10_000  # buckets kept before the full ones (which behave like absent ones) are dropped
 
@@ -50,3 +53,58 @@ class RateLimiter:
 def retry_after(seconds: float) -> str:
     """The Retry-After header: whole seconds, at least 1."""
     return str(max(1, math.ceil(seconds)))
+
+
+class ClientLimits:
+    """One server's budgets, shared by the gate in front of every route and the chat's own events, so that an
+    address refused on /api/ask is refused in the chat and on Gradio's routes too. Questions (anything that
+    runs a search) spend from `questions`; every request, page assets included, spends from `requests`, whose
+    limit a person using the page never meets."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.questions = RateLimiter(settings.rate_per_minute, settings.burst)
+        self.site_keys = RateLimiter(settings.site_rate_per_minute, settings.site_burst)
+        self.requests = RateLimiter(settings.requests_per_minute, settings.request_burst)
+
+    def request(self, client: str) -> Refusal | None:
+        wait = self.requests.take(client)
+        if not wait:
+            return None
+        s = self.settings
+        return Refusal(
+            f"Too many requests from your address: the limit is {s.requests_per_minute:g} per minute, in bursts of "
+            f"up to {s.request_burst} (NEWSBOT_REQUESTS_PER_MINUTE, NEWSBOT_REQUEST_BURST). "
+            f"Try again in {retry_after(wait)} s.",
+            wait,
+        )
+
+    def question(self, client: str, key: str | None = None) -> Refusal | None:
+        wait = self.questions.take(client)
+        if wait:
+            s = self.settings
+            return Refusal(
+                f"Too many requests from your address: the limit is {s.rate_per_minute:g} per minute, in bursts "
+                f"of up to {s.burst} (NEWSBOT_RATE_PER_MINUTE, NEWSBOT_BURST). Try again in {retry_after(wait)} s.",
+                wait,
+            )
+        wait = self.site_keys.take(key) if key else 0.0
+        if wait:
+            s = self.settings
+            return Refusal(
+                f"Too many requests for the site key {key!r}: the limit is {s.site_rate_per_minute:g} per minute, "
+                f"in bursts of up to {s.site_burst} (NEWSBOT_SITE_RATE_PER_MINUTE, NEWSBOT_SITE_BURST). "
+                f"Try again in {retry_after(wait)} s.",
+                wait,
+            )
+        return None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    message: str
+    seconds: float
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": retry_after(self.seconds)}

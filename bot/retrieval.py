@@ -119,7 +119,11 @@ class NewsRetriever(BaseRetriever):
         run on another machine, so at most every `recheck_seconds` the server's chunk ids are also compared with
         the index's fingerprint, and this machine's copy is rebuilt when they differ. One thread refreshes; the
         others answer from the current index meanwhile instead of waiting for a rebuild.
+
+        First, an embedded index whose vector index was deleted meanwhile is refused (IndexUnusable, saying how to
+        rebuild) rather than searched: Chroma would find only the chunks still in its write log.
         """
+        self.store.check_vectors()
         if not self._refresh_lock.acquire(blocking=self.keyword is None):
             return
         try:

@@ -1,11 +1,14 @@
 """Every knob in one place: defaults, NEWSBOT_* environment variables, CLI flags on top."""
 
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .redact import redacted_url
 
 
 class Settings(BaseSettings):
@@ -90,6 +93,12 @@ class Settings(BaseSettings):
         5_000_000, ge=1024, description="Largest page or feed downloaded, in bytes; a larger one is refused."
     )
     fetch_max_redirects: int = Field(5, ge=0, le=30, description="Most redirects followed for one URL.")
+    fetch_allow_networks: list[str] = Field(
+        [],
+        description='Private networks URL and feed ingest may fetch from, as a JSON list of CIDRs: ["10.0.0.0/8"]. '
+        "Loopback, private, link-local, multicast and reserved addresses (IPv4 and IPv6) are otherwise refused, "
+        "at every redirect and feed entry.",
+    )
     user_agent: str = Field(
         "newsbot/0.1 (news question answering; polls feeds)",
         description="User-Agent header of every request, so that site owners can tell who is fetching.",
@@ -117,12 +126,33 @@ class Settings(BaseSettings):
         "docs/llm-backends.md).",
     )
     max_body_bytes: int = Field(
-        65_536, ge=1024, description="Largest HTTP API request body, in bytes; a larger one is refused (413)."
+        65_536,
+        ge=1024,
+        description="Largest request body on any route, in bytes; a larger one is refused (413). The admin page's "
+        "file uploads have their own limit (NEWSBOT_UPLOAD_MAX_BYTES).",
     )
     rate_per_minute: float = Field(
         30.0, ge=0, description="HTTP API requests one client (IP address) may make per minute (0: no limit)."
     )
     burst: int = Field(10, ge=1, description="HTTP API requests one client may make at once before the rate applies.")
+    requests_per_minute: float = Field(
+        600.0,
+        ge=0,
+        description="Requests of any kind (pages, scripts, the chat's own calls) one client may make per minute "
+        "(0: no limit); questions also count against NEWSBOT_RATE_PER_MINUTE, whichever route asks them.",
+    )
+    request_burst: int = Field(
+        300,
+        ge=1,
+        description="Requests of any kind one client may make at once (a page load of the chat takes about 70).",
+    )
+    allowed_hosts: list[str] = Field(
+        [],
+        description="Host names this server answers to (the Host header), as JSON: "
+        '["newsbot.example.com"]. Empty: the NEWSBOT_HOST address, localhost, 127.0.0.1 and [::1] (and this '
+        "machine's name and addresses when NEWSBOT_HOST is 0.0.0.0 or ::). Other names are refused (400), so that "
+        "a page on another site cannot reach the server through DNS rebinding.",
+    )
     sites: dict[str, list[str]] = Field(
         {},
         description='Widget site keys and the origins that may use each, as JSON: {"KEY": ["https://example.com"]}. '
@@ -139,11 +169,13 @@ class Settings(BaseSettings):
     )
     admin_token: SecretStr | None = Field(
         None,
-        description="Token that unlocks the web app's admin tab (upload article files, ingest URLs); without it "
-        "the tab is not shown and its actions are refused. Use a long random value.",
+        description="Token that unlocks the admin page at /admin (log in as admin with it as the password; upload "
+        "article files, ingest URLs); without it there is no admin page. Use a long random value.",
     )
     upload_max_bytes: int = Field(
-        20_000_000, ge=1024, description="Largest article file the admin tab accepts, in bytes."
+        20_000_000,
+        ge=1024,
+        description="Largest article file the admin page accepts, in bytes (one upload request: 10 such files).",
     )
     chroma_url: str = Field(
         "",
@@ -167,6 +199,20 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the web app listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port the web app listens on.")
 
+    @field_validator("fetch_allow_networks")
+    @classmethod
+    def _fetch_allow_networks(cls, networks: list[str]) -> list[str]:
+        checked = []
+        for network in networks:
+            try:
+                checked.append(str(ip_network(network.strip())))  # a bare address is its own /32 or /128
+            except ValueError as error:
+                raise ValueError(
+                    f"NEWSBOT_FETCH_ALLOW_NETWORKS: {network!r} is not a network such as 10.0.0.0/8 or fd00::/8 "
+                    f"({error})"
+                ) from None
+        return checked
+
     @field_validator("chroma_url")
     @classmethod
     def _chroma_url(cls, url: str) -> str:
@@ -182,9 +228,11 @@ def server_address(url: str) -> tuple[str, int, bool]:
     try:
         port = parts.port
     except ValueError as error:
-        raise ValueError(f"NEWSBOT_CHROMA_URL has a bad port: {url!r}") from error
+        raise ValueError(f"NEWSBOT_CHROMA_URL has a bad port: {redacted_url(url)!r}") from error
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") or parts.query:
-        raise ValueError(f"NEWSBOT_CHROMA_URL must look like http://host:8000 (or https://...), got {url!r}")
+        raise ValueError(
+            f"NEWSBOT_CHROMA_URL must look like http://host:8000 (or https://...), got {redacted_url(url)!r}"
+        )
     return parts.hostname, port or (443 if parts.scheme == "https" else 8000), parts.scheme == "https"
 
 

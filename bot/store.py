@@ -12,11 +12,14 @@ vectors), in a folder of its own per server and collection, and a lost connectio
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import logging
+import os
 import re
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +35,7 @@ from .chunking import Chunk
 from .embedding import split_model_name
 from .errors import IndexUnusable, StoreUnreachable, VectorIndexDamaged
 from .ingest import Article
+from .redact import scrub, split_credentials
 from .settings import server_address
 
 log = logging.getLogger(__name__)
@@ -110,7 +114,9 @@ class NewsStore:
     """The chunks' collection, embedded in `index_dir` or, with `url`, on a Chroma server.
 
     With a server, `index_dir` is the root of this machine's derived cache: the keyword index lives in
-    `self.index_dir` = a folder under it named after the server and the collection.
+    `self.index_dir` = a folder under it named after the server and the collection. A user and password in `url`
+    are sent as basic auth (unless `token` is given: then the token) and kept out of `self.url`, which every
+    message and log line names.
     """
 
     def __init__(
@@ -125,16 +131,23 @@ class NewsStore:
         timeout: float = 60.0,
         recheck_seconds: float = 10.0,
     ):
-        self.url = url.strip().rstrip("/")
+        self.url, user, password = split_credentials(url.strip().rstrip("/"))
+        self._secrets = (password, token)  # never in a message, whatever an error from below quotes
         self.name = collection
         self.embedding_model = embedding_model
         self.create = create
         self.token = token
+        self._headers = _auth_headers(token, user, password)
+        if token and (user or password):
+            log.warning(
+                "NEWSBOT_CHROMA_URL names a user and NEWSBOT_CHROMA_TOKEN is set: the token is sent, not the user"
+            )
         self.timeout = timeout
         self.recheck_seconds = recheck_seconds  # how often a reader compares the server's chunks with its cache
         self._lock = threading.Lock()
         self._client: Any = None
         self._collection: Any = None
+        self._vectors_checked: tuple | None = None  # the files' state when check_vectors last passed
         if self.url:
             self.index_dir = server_cache_dir(Path(index_dir), self.url, collection)
             self.index_dir.mkdir(parents=True, exist_ok=True)  # derived data only: always creatable
@@ -145,9 +158,10 @@ class NewsStore:
             self.index_dir.mkdir(parents=True, exist_ok=True)
         elif not self.index_dir.is_dir():
             raise IndexUnusable(f"no index at {self.index_dir}: build it with `newsbot ingest corpus/`")
-        from .vector_check import check_vector_index
+        from .vector_check import check_vector_count, check_vector_index
 
         check_vector_index(self.index_dir)  # hnswlib loads damaged files unchecked: a crash or wrong answers
+        check_vector_count(self.index_dir, collection)  # a deleted vector index: Chroma would search what is left
         try:
             self._client = chromadb.PersistentClient(
                 path=str(self.index_dir), settings=ChromaSettings(anonymized_telemetry=False)
@@ -200,9 +214,13 @@ class NewsStore:
                 self._connect()
             return self._client, self._collection
 
+    def _scrub(self, error: BaseException) -> str:
+        """An error's text as a message may show it: without the password or token."""
+        return scrub(str(error), *self._secrets)
+
     def _connect(self) -> None:
         host, port, ssl = server_address(self.url)
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+        headers = self._headers
         try:
             # chromadb's client makes its first requests without a timeout: a bounded heartbeat first, so that a
             # server that does not answer is reported within seconds rather than holding the caller for minutes
@@ -224,8 +242,8 @@ class NewsStore:
             max_batch = client.get_max_batch_size()
         except Exception as error:
             if _lost(error):
-                log.warning("Chroma at %s unreachable: %s", self.url, error)
-                raise StoreUnreachable(self.url, str(error)) from error
+                log.warning("Chroma at %s unreachable: %s", self.url, self._scrub(error))
+                raise StoreUnreachable(self.url, self._scrub(error)) from error
             if isinstance(error, NotFoundError):
                 raise IndexUnusable(
                     f"there is no collection '{self.name}' on the Chroma server at {self.url} "
@@ -238,7 +256,7 @@ class NewsStore:
                 ) from error
             raise IndexUnusable(
                 f"cannot use the collection '{self.name}' on the Chroma server at {self.url} "
-                f"(NEWSBOT_CHROMA_URL; {type(error).__name__}: {error})"
+                f"(NEWSBOT_CHROMA_URL; {type(error).__name__}: {self._scrub(error)})"
             ) from error
         try:
             self._check_model(
@@ -272,12 +290,48 @@ class NewsStore:
                     raise
                 self._disconnect(collection)
                 if attempt == 2 or isinstance(error, httpx.TimeoutException):  # a hung server: do not wait twice
-                    log.warning("Chroma at %s unreachable: %s", self.url, error)
-                    raise StoreUnreachable(self.url, str(error)) from error
+                    log.warning("Chroma at %s unreachable: %s", self.url, self._scrub(error))
+                    raise StoreUnreachable(self.url, self._scrub(error)) from error
         raise AssertionError("unreachable")  # pragma: no cover
 
     def count(self) -> int:
         return self.collection.count()
+
+    def check_vectors(self) -> None:
+        """Embedded: raise IndexUnusable (saying how to rebuild) when Chroma has lost the vectors of chunks, as when
+        its vector index folder was deleted after the index was opened. Run before each question and by /healthz:
+        a look at the files' dates spares the database read (about 1 ms) while nothing changed."""
+        if self.url:
+            return
+        from .vector_check import check_vector_count
+
+        state = self._vector_files_state()
+        if state == self._vectors_checked:
+            return
+        try:
+            check_vector_count(self.index_dir, self.name)
+        except IndexUnusable:  # once more, in case an ingest was flushing its vectors at that very moment
+            time.sleep(0.2)
+            state = self._vector_files_state()
+            check_vector_count(self.index_dir, self.name)
+        self._vectors_checked = state
+
+    def _vector_files_state(self) -> tuple:
+        """(name, modified, size, inode) of chroma.sqlite3 and of each vector index folder's header.bin."""
+        from .vector_check import SEGMENT
+
+        state = []
+        with contextlib.suppress(OSError), os.scandir(self.index_dir) as entries:
+            for entry in entries:
+                if entry.name != "chroma.sqlite3" and not SEGMENT.fullmatch(entry.name):
+                    continue
+                path = entry.path if entry.name == "chroma.sqlite3" else os.path.join(entry.path, "header.bin")
+                try:
+                    found = os.stat(path)
+                    state.append((entry.name, found.st_mtime_ns, found.st_size, found.st_ino))
+                except OSError:
+                    state.append((entry.name, 0, -1, 0))
+        return tuple(sorted(state))
 
     def _all_metadatas(self, where: dict | None = None) -> Iterable[tuple[str, dict]]:
         for chunk_id, _, metadata in self.all_chunks(where, with_text=False):
@@ -478,6 +532,16 @@ class _LocalCollection:
                 ) from error
 
         return method
+
+
+def _auth_headers(token: str, user: str, password: str) -> dict[str, str] | None:
+    """The token as `Authorization: Bearer`; else a user and password from the URL as `Authorization: Basic`
+    (what Chroma's own basic-auth client sends), so that they need not stay in the URL."""
+    if token:
+        return {"Authorization": f"Bearer {token}"}
+    if user or password:
+        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")}
+    return None
 
 
 def _limit_wait(client: Any, seconds: float) -> None:

@@ -1,6 +1,6 @@
-"""The Gradio web app: a chat with streamed answers and source cards (thumbs up/down kept for review), a
-"What was reported when" timeline, and an admin tab when a token is configured. A thin face on the same
-chain the CLI and the HTTP API use."""
+"""The Gradio web app: a chat with streamed answers and source cards (thumbs up/down kept for review) and a
+"What was reported when" timeline (the admin page is its own app: ui_admin). A thin face on the same chain the
+CLI and the HTTP API use; every search it runs counts against the asking address's question limit, as on /api/."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pandas as pd
 from .answer import Answer
 from .chain import NewsBot, QuestionError
 from .feedback import FeedbackStore
+from .limits import ClientLimits
 from .settings import Settings
-from .ui_admin import admin_enabled, build_admin_tab
 from .ui_cards import excerpts, inert, render_chat_answer, render_notice, render_pending
 from .ui_timeline import TABLE_HEADERS, TABLE_TYPES, reported_when, timeline_figure, timeline_rows
 
@@ -28,7 +28,6 @@ EXAMPLES = [
     "What did Taylor Swift say about Travis Kelce?",
 ]
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"])  # no web fonts: works offline
-_THEME = THEME
 
 
 def _text(value: str) -> str:
@@ -89,16 +88,23 @@ def _reply(chat: list, content: str) -> list:
 class Chat:
     """The chat tab's event handlers: one bot and one feedback store, conversation state kept per browser."""
 
-    def __init__(self, bot: NewsBot, feedback: FeedbackStore):
+    def __init__(self, bot: NewsBot, feedback: FeedbackStore, limits: ClientLimits):
         self.bot = bot
         self.feedback = feedback
+        self.limits = limits
 
-    def respond(self, message: str, chat: list, turns: list[dict], records: dict) -> Iterator[Step]:
+    def respond(
+        self, message: str, chat: list, turns: list[dict], records: dict, request: gr.Request | None = None
+    ) -> Iterator[Step]:
         """Stream the answer into the chat: provisional text first, then the checked answer with its sources.
         Yields (question box, chat messages, conversation turns, answers by message index)."""
         asked = [*(chat or [])]
         if (message or "").strip():
             asked.append({"role": "user", "content": render_notice(message)})
+        refusal = self.limits.question(client_address(request))
+        if refusal:
+            yield message, _reply(asked, render_notice(refusal.message)), turns, records
+            return
         chat = _reply(asked, render_pending("", "Searching the articles…"))
         yield "", chat, turns, records
         answer, text = None, ""
@@ -157,7 +163,7 @@ class Chat:
         return "", gr.update(visible=False)
 
 
-def _header(bot: NewsBot) -> str:
+def header(bot: NewsBot) -> str:
     return "# newsbot\nAsk about entertainment news. " + describe_index(bot)
 
 
@@ -165,8 +171,21 @@ def _example_text(data: gr.SelectData) -> str:
     return data.value["text"]
 
 
-def _chat_tab(bot: NewsBot) -> None:
-    chat = Chat(bot, FeedbackStore.beside(bot.settings.index))
+def client_address(request: gr.Request | None) -> str:
+    """The asking client's address, as the gate in front of the routes sees it."""
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None) or "unknown"
+
+
+def checked_limit(limits: ClientLimits, request: gr.Request | None) -> None:
+    """A search from the timeline or the `ask` endpoint: refused with the API's message past the limit."""
+    refusal = limits.question(client_address(request))
+    if refusal:
+        raise gr.Error(refusal.message, title="Too many requests", print_exception=False)
+
+
+def _chat_tab(bot: NewsBot, limits: ClientLimits) -> None:
+    chat = Chat(bot, FeedbackStore.beside(bot.settings.index), limits)
     chatbot = gr.Chatbot(
         label="newsbot",
         show_label=False,
@@ -205,11 +224,12 @@ def _chat_tab(bot: NewsBot) -> None:
     comment.submit(chat.comment, [comment, voted], [comment, comment_row], **private)
 
 
-def _timeline_tab(bot: NewsBot) -> None:
-    def show(name: str):
+def _timeline_tab(bot: NewsBot, limits: ClientLimits) -> None:
+    def show(name: str, request: gr.Request | None = None):
         """The articles naming a title or a person: a timeline plot, the dated ones and the undated ones."""
         if not (name or "").strip():
             raise gr.Error("Type a title or a person, for example What Comes After Love.")
+        checked_limit(limits, request)
         timeline = reported_when(bot, name)
         if not len(timeline):
             status = f"No article names “{inert(timeline.name)}”."
@@ -248,40 +268,26 @@ def _timeline_tab(bot: NewsBot) -> None:
     name.submit(show, [name], outputs, api_visibility="private")
 
 
-def build_app(bot: NewsBot, settings: Settings | None = None) -> gr.Blocks:
-    """The whole web app over `bot`; served by `serve`, or mounted at / by the HTTP API."""
+def build_app(bot: NewsBot, settings: Settings | None = None, limits: ClientLimits | None = None) -> gr.Blocks:
+    """The chat web app over `bot`, mounted at / by the HTTP API (bot.api), whose gate guards its routes;
+    `limits` are that gate's, so that a client's questions count once whichever route asks them."""
     settings = settings or bot.settings
+    limits = limits or ClientLimits(settings)
 
-    def ask(question: str) -> str:
+    def ask(question: str, request: gr.Request | None = None) -> str:
         """Answer one question: Markdown with numbered sources (the chat shows the same answer as cards)."""
+        checked_limit(limits, request)
         try:
             return render_answer(bot.ask(question))
         except QuestionError as error:
             return str(error)
 
     with gr.Blocks(title="newsbot: ask the entertainment news") as app:
-        header = gr.Markdown(lambda: _header(bot))
+        gr.Markdown(lambda: header(bot))
         with gr.Tabs():
             with gr.Tab("Ask", id="ask"):
-                _chat_tab(bot)
+                _chat_tab(bot, limits)
             with gr.Tab("What was reported when", id="timeline"):
-                _timeline_tab(bot)
-            if admin_enabled(settings):
-                with gr.Tab("Admin", id="admin"):
-                    build_admin_tab(bot, settings, header, lambda: _header(bot))
+                _timeline_tab(bot, limits)
         gr.api(ask, api_name="ask")
     return app
-
-
-def serve(settings: Settings) -> None:
-    bot = NewsBot(settings)
-    bot.ensure_index()
-    app = build_app(bot, settings)
-    print(f"newsbot is serving on http://{settings.host}:{settings.port}", flush=True)
-    app.launch(
-        server_name=settings.host,
-        server_port=settings.port,
-        theme=THEME,
-        footer_links=["api"],
-        max_file_size=settings.upload_max_bytes,
-    )

@@ -21,12 +21,19 @@ wrong searches and embeddings. So each segment folder is checked here first, wit
 
 A folder without header.bin (a collection never flushed) is skipped. A small collection keeps its vectors in
 Chroma's write log: its files announce 0 elements.
+
+Sound files can still be too few: a deleted (or replaced) segment folder loses every vector flushed to it, and
+Chroma then silently searches only what its write log still holds. `check_vector_count` compares what the files
+and the log can hold with the collection's chunks, from chroma.sqlite3 (read-only, one statement, about a
+millisecond).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
+import sqlite3
 import struct
 from pathlib import Path
 
@@ -37,8 +44,23 @@ from .errors import IndexUnusable
 HEADER = struct.Struct("<i6QiI3QdQ")  # 100 bytes
 PERSISTENCE_VERSION = 1
 NORM_TOLERANCE = 0.01  # a stored vector's length is 1 within this
-_SEGMENT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+SEGMENT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ROWS = 16384  # elements per block of the vector check: bounds the temporary arrays (16k x 1.6 kB)
+REBUILD = "delete the index folder and rebuild it with `newsbot ingest corpus/`"
+# For one collection: its vector segment, its chunks, the last write flushed into the vector segment's files, and
+# the writes in Chroma's log after it (and in all). One statement: one consistent snapshot of the database.
+_COUNTS = """
+SELECT v.id,
+  (SELECT count(*) FROM embeddings WHERE segment_id = m.id),
+  (SELECT seq_id FROM max_seq_id WHERE segment_id = v.id),
+  (SELECT count(*) FROM embeddings_queue q WHERE q.topic LIKE '%/' || c.id
+     AND q.seq_id > coalesce((SELECT seq_id FROM max_seq_id WHERE segment_id = v.id), -1)),
+  (SELECT count(*) FROM embeddings_queue q WHERE q.topic LIKE '%/' || c.id)
+FROM collections c
+JOIN segments v ON v.collection = c.id AND v.scope = 'VECTOR'
+JOIN segments m ON m.collection = c.id AND m.scope = 'METADATA'
+WHERE c.name = ?
+"""
 
 
 class _Damaged(Exception):
@@ -54,7 +76,7 @@ def check_vector_index(index_dir: Path) -> None:
     index_dir = Path(index_dir)
     if not index_dir.is_dir():
         return
-    for segment in sorted(p for p in index_dir.iterdir() if _SEGMENT.fullmatch(p.name) and p.is_dir()):
+    for segment in sorted(p for p in index_dir.iterdir() if SEGMENT.fullmatch(p.name) and p.is_dir()):
         if not (segment / "header.bin").exists():
             continue
         try:
@@ -64,6 +86,52 @@ def check_vector_index(index_dir: Path) -> None:
                 f"the index at {index_dir} cannot be read ({segment.name}/{damage.file}: {damage.what}); "
                 "if it is damaged, delete the folder and rebuild it with `newsbot ingest corpus/`"
             ) from None
+
+
+def check_vector_count(index_dir: Path, collection: str) -> None:
+    """Raise IndexUnusable when Chroma has vectors for fewer chunks than `collection` holds: its segment folder was
+    deleted or replaced by an older or emptier one. What it can have is counted generously (every element of
+    header.bin, deleted or not, and every write in the log after the last flush), so a sound index always passes.
+    A database that cannot be read, or is not laid out as expected, is left for Chroma to report."""
+    index_dir = Path(index_dir)
+    database = index_dir / "chroma.sqlite3"
+    if not database.is_file():
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True, timeout=5)) as db:
+            rows = db.execute(_COUNTS, (collection,)).fetchall()
+    except sqlite3.Error:
+        return
+    if len(rows) != 1:
+        return
+    segment_id, chunks, flushed, after_flush, logged = rows[0]
+    if not chunks or not isinstance(segment_id, str) or not SEGMENT.fullmatch(segment_id):
+        return
+    segment = index_dir / segment_id
+    in_files = _element_count(segment)
+    if in_files is None:  # being rewritten by an ingest, or damaged (check_vector_index says how)
+        return
+    if not in_files or not isinstance(flushed, int):
+        after_flush = logged  # no files (or never flushed): Chroma replays the whole log it still holds
+    if in_files + after_flush >= chunks:
+        return
+    state = "is missing" if not segment.is_dir() else "holds too few vectors"
+    raise IndexUnusable(
+        f"the index at {index_dir} cannot be read (its vector index folder {segment_id} {state}: Chroma has "
+        f"vectors for at most {in_files + after_flush} of its {chunks} chunks); {REBUILD}"
+    )
+
+
+def _element_count(segment: Path) -> int | None:
+    """The elements header.bin announces (0 without one: no folder, or never flushed), or None when it cannot be
+    read whole."""
+    try:
+        header = (segment / "header.bin").read_bytes()
+    except FileNotFoundError:
+        return 0
+    except OSError:
+        return None
+    return HEADER.unpack(header)[3] if len(header) == HEADER.size else None
 
 
 def check_segment(segment: Path) -> None:

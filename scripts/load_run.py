@@ -5,15 +5,17 @@
 
 The script starts `newsbot serve` on a free port of 127.0.0.1 over a temporary index of corpus/ (built on start),
 with every setting at its default but the index: so the rate limit of NEWSBOT_RATE_PER_MINUTE (30) per client
-address, in bursts of NEWSBOT_BURST (10), applies. The clients are spread over --addresses client addresses given
-in X-Forwarded-For (which `newsbot serve` trusts from a proxy on the same machine), so that some are refused with
-429 and others are answered. Each client asks one question after another (every 4th to /api/chat, streamed to the
-end, the others to /api/ask) and, when refused, waits the Retry-After seconds it was given, as the widget does.
-Nothing but 127.0.0.1 is contacted, and the run stops by itself after --duration seconds.
+address, in bursts of NEWSBOT_BURST (10), applies, whichever route asks. The clients are spread over --addresses
+client addresses given in X-Forwarded-For (which `newsbot serve` trusts from a proxy on the same machine), so that
+some are refused and others are answered. Each client asks one question after another, in turn to /api/ask,
+Gradio's own /gradio_api/call/ask (the chat app's route), /api/ask again and /api/chat (streamed to the end), and
+every 8th request is a 2 MB body to /gradio_api/call/ask, which the body limit must refuse (413) before reading
+it. A refused client waits the Retry-After seconds it was given (on Gradio's route, the seconds its error names),
+as the widget does. Nothing but 127.0.0.1 is contacted, and the run stops by itself after --duration seconds.
 
-Reported: responses by status (the goal: no 5xx, and every 429 with a Retry-After), latency (median, p95, max)
-of the answers, and the server's resident memory sampled every 5 s (psutil when installed, else
-/proc/PID/status), to show whether it stays flat.
+Reported: responses by route and status (the goal: no 5xx, every refusal with its wait, every oversized body
+refused), latency (median, p95, max) of the answers, and the server's resident memory sampled every 5 s (psutil
+when installed, else /proc/PID/status), to show whether it stays flat.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import argparse
 import asyncio
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -41,14 +44,17 @@ from bench_api import p95, questions, start_server  # noqa: E402
 
 from bot.eval.report import command_line, markers, write_section  # noqa: E402
 
-CHAT_EVERY = 4
+ROUTES = ("ask", "gradio", "ask", "chat")  # taken in turn
+OVERSIZED_EVERY = 8
+OVERSIZED = b"x" * 2_000_000
 SAMPLE_EVERY = 5.0
+_WAIT = re.compile(r"Try again in (\d+) s")
 
 
 @dataclass
 class Result:
-    endpoint: str  # "ask" or "chat"
-    status: int  # HTTP status, or 0 when the request failed without one
+    endpoint: str  # "ask", "chat", "gradio" or "oversized"
+    status: int  # HTTP status (429 for Gradio's rate-limit error event), or 0 when the request failed without one
     seconds: float
     retry_after: str | None = None
     error: str = ""
@@ -67,12 +73,37 @@ def rss_megabytes(pid: int) -> float:
     raise RuntimeError(f"cannot read the memory of process {pid}")
 
 
-async def one(client: httpx.AsyncClient, url: str, question: str, chat: bool, address: str) -> Result:
+async def gradio_ask(client: httpx.AsyncClient, url: str, question: str, headers: dict, started: float) -> Result:
+    """The chat app's own route: start the call, then read its events. A rate-limit refusal is an error event
+    whose message says how long to wait; it is counted as a 429 with that wait."""
+    response = await client.post(url + "/gradio_api/call/ask", json={"data": [question]}, headers=headers)
+    if response.status_code != 200:
+        retry = response.headers.get("retry-after")
+        return Result("gradio", response.status_code, time.perf_counter() - started, retry, response.text[:200])
+    result = await client.get(f"{url}/gradio_api/call/ask/{response.json()['event_id']}", headers=headers)
+    text = result.text
+    if "event: complete" in text and "Sources" in text:
+        return Result("gradio", 200, time.perf_counter() - started)
+    wait = _WAIT.search(text)
+    if "event: error" in text and wait and "Too many requests" in text:
+        return Result("gradio", 429, time.perf_counter() - started, wait.group(1))
+    return Result("gradio", result.status_code, time.perf_counter() - started, None, f"no answer: {text[:200]}")
+
+
+async def one(client: httpx.AsyncClient, url: str, question: str, route: str, address: str) -> Result:
     headers = {"X-Forwarded-For": address}
-    endpoint = "chat" if chat else "ask"
+    endpoint = route
     started = time.perf_counter()
     try:
-        if not chat:
+        if route == "oversized":
+            response = await client.post(
+                url + "/gradio_api/call/ask", content=OVERSIZED, headers={**headers, "Content-Type": "application/json"}
+            )
+            error = "" if response.status_code == 413 else f"not refused: {response.text[:200]}"
+            return Result(endpoint, response.status_code, time.perf_counter() - started, None, error)
+        if route == "gradio":
+            return await gradio_ask(client, url, question, headers, started)
+        if route == "ask":
             response = await client.post(url + "/api/ask", json={"question": question}, headers=headers)
             status, retry = response.status_code, response.headers.get("retry-after")
             answered = status == 200 and "answer" in response.json()
@@ -96,7 +127,7 @@ async def one(client: httpx.AsyncClient, url: str, question: str, chat: bool, ad
 async def warm_up(url: str, asked: list[str]) -> None:
     async with httpx.AsyncClient(timeout=300) as client:
         warm = [
-            one(client, url, question, chat=number == 2, address="127.0.0.1") for number, question in enumerate(asked)
+            one(client, url, question, ROUTES[number], address="127.0.0.1") for number, question in enumerate(asked)
         ]
         for result in await asyncio.gather(*warm):
             if result.status != 200 or result.error:
@@ -116,8 +147,8 @@ async def load(url: str, asked: list[str], clients: int, addresses: int, duratio
         async with httpx.AsyncClient(timeout=max(duration, 30.0)) as client:
             turn = number
             while time.monotonic() < deadline:
-                chat = turn % CHAT_EVERY == CHAT_EVERY - 1
-                result = await one(client, url, asked[turn % len(asked)], chat, address)
+                route = "oversized" if turn % OVERSIZED_EVERY == OVERSIZED_EVERY - 1 else ROUTES[turn % len(ROUTES)]
+                result = await one(client, url, asked[turn % len(asked)], route, address)
                 turn += 1
                 if time.monotonic() < deadline:  # a request still running at the end is not counted
                     results.append(result)
@@ -145,6 +176,8 @@ def report(
     without_retry = sum(1 for r in refused if not (r.retry_after or "").isdigit())
     server_errors = [r for r in results if r.status >= 500 or r.status == 0]
     broken = [r for r in results if r.status == 200 and r.error]
+    oversized = [r for r in results if r.endpoint == "oversized"]
+    let_through = [r for r in oversized if r.status != 413]
     statuses = ", ".join(f"{count} × {status or 'no response'}" for status, count in sorted(by_status.items()))
     shortened = args.duration < 60
     lines = [
@@ -164,14 +197,17 @@ def report(
         "setting at its default: 30 requests per minute per client address in bursts of 10, 2 questions answered "
         "at a time, extractive answerer",
         f"- Load: {args.clients} concurrent clients for {args.duration:g} s, spread over {args.addresses} client "
-        f"addresses (X-Forwarded-For); every {CHAT_EVERY}th request to `/api/chat` (timed to `done`), the others "
-        "to `/api/ask`; a refused client waits its Retry-After",
+        f"addresses (X-Forwarded-For); requests in turn to `/api/ask`, Gradio's `/gradio_api/call/ask` (the chat "
+        "app's route, timed to its result), `/api/ask` and `/api/chat` (timed to `done`), and every "
+        f"{OVERSIZED_EVERY}th a {len(OVERSIZED) // 1_000_000} MB body to `/gradio_api/call/ask`; a refused client "
+        "waits its Retry-After",
         f"- Machine: {os.cpu_count()} CPUs shared with the load generator and other work; load average (1/5/15 min) "
         f"{loads[0]} at start, {loads[1]} at end",
         "",
         f"Responses: **{len(results)}** in {wall:.0f} s ({statuses}). Server errors (5xx or no response): "
         f"**{len(server_errors)}**{' (first: ' + server_errors[0].error + ')' if server_errors else ''}. "
-        f"429s without a Retry-After: **{without_retry}**. 200s without a complete answer: **{len(broken)}**.",
+        f"Refusals (429) without a wait: **{without_retry}**. 200s without a complete answer: **{len(broken)}**. "
+        f"Oversized bodies: {len(oversized)}, of which let through: **{len(let_through)}**.",
         "",
         "| responses | count | median s | p95 s | max s |",
         "| --- | --: | --: | --: | --: |",
@@ -179,7 +215,10 @@ def report(
     groups = [
         ("answered, `/api/ask`", [r for r in results if r.status == 200 and r.endpoint == "ask"]),
         ("answered, `/api/chat`", [r for r in results if r.status == 200 and r.endpoint == "chat"]),
-        ("refused (429)", refused),
+        ("answered, `/gradio_api/call/ask`", [r for r in results if r.status == 200 and r.endpoint == "gradio"]),
+        ("refused (429), `/api/*`", [r for r in refused if r.endpoint != "gradio"]),
+        ("refused (rate limit), `/gradio_api/call/ask`", [r for r in refused if r.endpoint == "gradio"]),
+        ("oversized body refused (413)", [r for r in oversized if r.status == 413]),
     ]
     for label, chosen in groups:
         if chosen:
@@ -234,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         write_section(section, "load_run")
     bad = [r for r in results if r.status >= 500 or r.status == 0 or (r.status == 200 and r.error)]
+    bad += [r for r in results if r.endpoint == "oversized" and r.status != 413]
     bad += [r for r in results if r.status == 429 and not (r.retry_after or "").isdigit()]
     return 1 if bad else 0
 

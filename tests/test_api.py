@@ -12,6 +12,7 @@ from bot.api import article_text, create_app
 from bot.limits import RateLimiter
 from tests.conftest import SEED_2024
 
+LOCAL = "http://127.0.0.1"  # a host name the server answers to (NEWSBOT_ALLOWED_HOSTS)
 ALLOWED = "http://127.0.0.1:8001"
 OTHER = "http://127.0.0.1:8002"
 QUESTION = "Who is directing Romantic Anonymous?"
@@ -25,7 +26,7 @@ PUBLIC_FIELDS = {
 def make_client(corpus_bot, corpus_settings, **settings) -> TestClient:
     """The API over the session's corpus index, with site "demo" allowed on ALLOWED; no Gradio (test_app has it)."""
     chosen = {"sites": {"demo": [ALLOWED]}, "rate_per_minute": 0, "site_rate_per_minute": 0} | settings
-    return TestClient(create_app(corpus_settings.model_copy(update=chosen), bot=corpus_bot, ui=False))
+    return TestClient(create_app(corpus_settings.model_copy(update=chosen), bot=corpus_bot, ui=False), base_url=LOCAL)
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +216,7 @@ def test_cors_allows_listed_origins_of_a_site_key(client):
         assert response.headers["vary"] == "Origin"
     plain = client.post("/api/ask", json={"question": QUESTION})  # curl: no Origin, no key
     assert plain.status_code == 200 and "access-control-allow-origin" not in plain.headers
-    same = client.post("/api/ask", json={"question": QUESTION}, headers={"Origin": "http://testserver"})
+    same = client.post("/api/ask", json={"question": QUESTION}, headers={"Origin": LOCAL})
     assert same.status_code == 200 and "access-control-allow-origin" not in same.headers
 
 

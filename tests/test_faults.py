@@ -16,15 +16,18 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from fastapi.testclient import TestClient
 
+from bot.api import create_app
 from bot.chain import NewsBot
 from bot.cli import main
 from bot.indexing import ingest
 from bot.settings import Settings
 from bot.vector_check import HEADER, check_vector_index
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, SEED_2023
 from tests.fault_helpers import ROOT, add_filler_chunks, differences, index_state, kill_ingest
 
 SEED = 20240927  # the kill points below are drawn from this seed: a failure can be replayed exactly
@@ -198,31 +201,62 @@ def test_an_emptied_chroma_database_says_the_index_is_empty_and_an_ingest_rebuil
     assert differences(index_state(index), index_state(small_index)) == []
 
 
-def test_a_deleted_vector_index_is_answered_from_the_vector_copy_with_a_warning(
-    large_index, clean_answers, tmp_path, capsys, caplog
+def test_a_deleted_vector_index_is_one_error_line_and_a_503_saying_how_to_rebuild(
+    small_index, large_index, clean_answers, embeddings, tmp_path, capsys
 ):
-    """Chroma itself would search only the few chunks still in its write log, silently: the bot notices that a
-    search found fewer chunks than it must, answers from its exact copy of the vectors, and says how to
-    rebuild. An ingest, which needs Chroma's vectors, stops with one line."""
+    """Chroma keeps only its latest writes in its log: with the vector index folder deleted it silently searches
+    those alone. Here 60 chunks were rewritten after the last flush, enough to fill a page of results, so nothing
+    looked wrong and the answers came from BM25 and unrelated chunks. Now the index is refused: a server already
+    running answers 503 with the same message on /healthz, /api/ask and /api/chat, and `ask` and `ingest` stop
+    with that line (exit status 1). A small index's folder holds nothing its log does not: deleting it is harmless."""
     index = _copy(large_index, tmp_path)
-    shutil.rmtree(_segment(index))
-    with caplog.at_level(logging.WARNING, logger="bot"):
-        assert _cli(["ask", QUESTION, "--index", str(index)], capsys) == (0, clean_answers[large_index], "")
-    (warning,) = [r.getMessage() for r in caplog.records if r.name == "bot.retrieval"]
-    assert re.fullmatch(
-        rf"the vector index of the index at {re.escape(str(index))} is damaged: a search found \d+ of the 50 "
-        r"nearest chunks; delete the folder and rebuild it with `newsbot ingest corpus/`; meanwhile the search "
-        "uses the copy of the vectors beside the keyword index",
-        warning,
+    add_filler_chunks(index, 60, seed=1)  # rewrites after the last flush: in Chroma's log only
+    settings = Settings(index=index, rate_per_minute=0)
+    app = create_app(settings, bot=NewsBot(settings, embeddings=embeddings), ui=False)
+    segment = _segment(index)
+    shutil.rmtree(segment)
+    refused = (
+        rf"the index at {re.escape(str(index))} cannot be read \(its vector index folder {segment.name} "
+        r"(is missing|holds too few vectors): Chroma has vectors for at most \d+ of its 1025 chunks\); "
+        r"delete the index folder and rebuild it with `newsbot ingest corpus/`"
     )
-    new = tmp_path / "new.txt"
-    new.write_text("Busan awards\nThe Busan festival announced its winners on Sunday evening.\n", encoding="utf-8")
-    assert _cli(["ingest", str(new), "--quiet", "--index", str(index)], capsys) == (
-        1,
-        "",
-        f"newsbot: error: the index at {index} cannot be read (InternalError: Error executing plan: Internal "
-        f"error: Error finding id); {REBUILD}\n",
-    )
+    with TestClient(app, raise_server_exceptions=False, base_url="http://127.0.0.1") as client:
+        health = client.get("/healthz")
+        assert health.status_code == 503 and re.fullmatch(refused, health.json()["error"])
+        for route in ("/api/ask", "/api/chat"):
+            answer = client.post(route, json={"question": QUESTION})
+            assert (answer.status_code, answer.json()) == (503, {"error": health.json()["error"]}), route
+    for argv in (["ask", QUESTION], ["ingest", str(CORPUS / "seeds"), "--quiet"]):
+        code, out, err = _cli([*argv, "--index", str(index)], capsys)
+        assert (code, out) == (1, "") and re.fullmatch(f"newsbot: error: {refused}\n", err), err
+
+    small = tmp_path / "small"
+    shutil.copytree(small_index, small)
+    shutil.rmtree(_segment(small))
+    assert _cli(["ask", QUESTION, "--index", str(small)], capsys) == (0, clean_answers[small_index], "")
+
+
+def test_a_database_damaged_while_serving_is_a_503_with_the_message_of_healthz(small_index, embeddings, tmp_path):
+    """chroma.sqlite3 overwritten under a running server: /healthz and every route that reads the index answer
+    503 with one message saying how to rebuild (not a 500 saying nothing)."""
+    index = _copy(small_index, tmp_path)
+    settings = Settings(index=index, rate_per_minute=0)
+    app = create_app(settings, bot=NewsBot(settings, embeddings=embeddings), ui=False)
+    with TestClient(app, raise_server_exceptions=False, base_url="http://127.0.0.1") as client:
+        assert client.post("/api/ask", json={"question": QUESTION}).status_code == 200
+        with (index / "chroma.sqlite3").open("r+b") as database:
+            database.write(b"garbage!" * 512)
+        error = {
+            "error": f"the index at {index} cannot be read (InternalError: Database error: error returned from "
+            f"database: (code: 26) file is not a database); {REBUILD}"
+        }
+        for route in ("/api/ask", "/api/chat"):
+            answer = client.post(route, json={"question": QUESTION})
+            assert (answer.status_code, answer.json()) == (503, error), route
+        article = client.get(f"/api/articles/{quote(SEED_2023, safe='')}")
+        assert (article.status_code, article.json()) == (503, error)
+        health = client.get("/healthz")
+        assert (health.status_code, health.json()) == (503, {"ok": False, **error})
 
 
 def test_a_garbled_vector_index_metadata_file_is_one_error_line_saying_how_to_rebuild(large_index, tmp_path, capsys):

@@ -1,6 +1,7 @@
 """Articles and feeds fetched over http(s): `ingest URL`, `watch`, and every way a fetch fails, named per URL.
 
-Offline and deterministic: a small web site is served by http.server on 127.0.0.1 (a free port, in a thread);
+Offline and deterministic: a small web site is served by http.server on 127.0.0.1 (a free port, in a thread),
+which NEWSBOT_FETCH_ALLOW_NETWORKS lets the fetcher reach (loopback is refused otherwise: see "refused addresses");
 the real model embeds (session fixture), with tiny fetch limits so that the failures are fast.
 """
 
@@ -8,6 +9,10 @@ from __future__ import annotations
 
 import http.server
 import re
+import shutil
+import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -20,9 +25,10 @@ import pytest
 from bot.chain import NewsBot
 from bot.cli import main
 from bot.indexing import ingest
-from bot.ingest.fetch import Fetcher, read_url
+from bot.ingest.fetch import AddressPolicy, Fetcher, address_refusal, read_url
 from bot.settings import Settings, load_settings
 from bot.store import NewsStore
+from bot.ui_admin import ingest_urls
 from bot.watch import parse_duration, watch
 
 TIMEOUT = 0.5  # seconds: NEWSBOT_FETCH_TIMEOUT for these tests
@@ -30,9 +36,10 @@ MAX_BYTES = 20_000
 
 
 class Site:
-    """A tiny web site on 127.0.0.1: path -> response, counting the requests each path gets."""
+    """A tiny web site on 127.0.0.1 (or another loopback address): path -> response, counting the requests each
+    path gets."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, tuple[int, dict[str, str], bytes, float]] = {}
         self.hits: Counter[str] = Counter()
         site = self
@@ -56,8 +63,9 @@ class Site:
             def handle_error(self, request, client_address) -> None:
                 pass  # the client hung up (a timeout, a size limit): expected here
 
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = Server((host, 0), Handler)
+        self.port = self.server.server_address[1]
+        self.base = f"http://{host}:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     def url(self, path: str) -> str:
@@ -102,6 +110,7 @@ def site(monkeypatch) -> Iterator[Site]:
 def web_settings(tmp_path: Path, monkeypatch) -> Settings:
     monkeypatch.setenv("NEWSBOT_FETCH_TIMEOUT", str(TIMEOUT))  # also for the CLI, which reads the environment
     monkeypatch.setenv("NEWSBOT_FETCH_MAX_BYTES", str(MAX_BYTES))
+    monkeypatch.setenv("NEWSBOT_FETCH_ALLOW_NETWORKS", '["127.0.0.1/32"]')  # the test site; 127.0.0.2 stays refused
     return load_settings(index=tmp_path / "index")
 
 
@@ -350,7 +359,7 @@ def test_every_failure_is_named_per_url_and_nothing_stored_is_lost(site, web_set
     scheme = "(only http:// and https:// URLs are fetched; give local files as paths)"
     assert errors == [
         f"error: {site.url('/loop-a')}: too many redirects (a redirect loop)",
-        f"error: {site.url('/slow')}: timed out after {TIMEOUT:g} s",
+        f"error: {site.url('/slow')}: cannot be fetched (the address is not allowed or did not answer)",
         f"error: {site.url('/report.pdf')}: not an article or feed (content type application/pdf)",
         f"error: {site.url('/huge')}: {limit}",
         f"error: {site.url('/huge-stream')}: {limit}",
@@ -407,6 +416,256 @@ def test_watch_refuses_a_web_page_that_is_not_a_feed(site, web_settings):
     with Fetcher(web_settings) as fetcher:
         result = read_url(url, fetcher, feeds_only=True)
     assert result.errors == [f"{url}: not an RSS or Atom feed but a web page (use `newsbot ingest` for one article)"]
+
+
+# --- refused addresses (server-side request forgery) -----------------------------------------------
+
+REFUSED = "cannot be fetched (the address is not allowed or did not answer)"  # also a closed port's message
+
+
+class FakeDns:
+    """Made-up host names -> the addresses each lookup answers (the last answer repeats); counts lookups.
+
+    Other names resolve as usual, except *.example, which does not exist (offline: no real lookup is made).
+    """
+
+    def __init__(self, monkeypatch) -> None:
+        self.answers: dict[str, list[list[str]]] = {}
+        self.lookups: Counter[str] = Counter()
+        real = socket.getaddrinfo
+
+        def getaddrinfo(host, port, *args, **kwargs):
+            name = host.decode() if isinstance(host, bytes) else host
+            self.lookups[name] += 1
+            if name in self.answers:
+                answers = self.answers[name]
+                addresses = answers.pop(0) if len(answers) > 1 else answers[0]
+                return [info for address in addresses for info in real(address, port, *args, **kwargs)]
+            if isinstance(name, str) and name.endswith(".example"):
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            return real(host, port, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+    def add(self, name: str, *answers: list[str]) -> None:
+        self.answers[name] = list(answers)
+
+
+@pytest.fixture
+def dns(monkeypatch) -> FakeDns:
+    return FakeDns(monkeypatch)
+
+
+@pytest.fixture
+def other(monkeypatch) -> Iterator[Site]:
+    """A second site, on 127.0.0.2: loopback too, but outside the tests' allowed 127.0.0.1/32."""
+    try:
+        server = Site("127.0.0.2")
+    except OSError:  # Linux routes all of 127.0.0.0/8 to loopback; some systems only 127.0.0.1
+        pytest.skip("127.0.0.2 is not a loopback address here")
+    server.thread.start()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:  # bound, read and closed: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def strict_settings(tmp_path: Path, allow: list[str] | None = None) -> Settings:
+    """Settings without the test site in the allowlist (unless `allow` names it), whatever the environment says."""
+    return Settings(index=tmp_path / "index", fetch_timeout=TIMEOUT, fetch_allow_networks=allow or [])
+
+
+def test_loopback_is_refused_before_any_request(site, dns, tmp_path, embeddings):
+    site.serve("/internal", ERAS)
+    feed = site.serve("/feed.xml", rss(site, TOUR_ITEM), FEED_TYPE)
+    port = site.port
+    urls = [
+        site.url("/internal"),
+        f"http://localhost:{port}/internal",  # a name for loopback: refused once resolved
+        f"http://[::1]:{port}/internal",
+        f"http://[::ffff:127.0.0.1]:{port}/internal",  # IPv4-mapped IPv6
+        f"http://2130706433:{port}/internal",  # 127.0.0.1 as one number, resolved by the system
+        f"http://0.0.0.0:{port}/internal",
+    ]
+    settings = strict_settings(tmp_path)
+    with Fetcher(settings) as fetcher:
+        for url in urls:
+            assert read_url(url, fetcher).errors == [f"{url}: {REFUSED}"]
+        assert read_url(feed, fetcher, feeds_only=True).errors == [f"{feed}: {REFUSED}"]
+
+    admin = ingest_urls(SimpleNamespace(settings=settings, embeddings=embeddings, store=None), "\n".join(urls))
+    assert admin.errors == [f"{url}: {REFUSED}" for url in urls] and admin.summary.added == 0
+    errors: list[str] = []
+    assert watch([feed], settings, once=True, embeddings=embeddings, report=errors.append, out=lambda line: None) == 1
+    assert errors == [f"{feed}: {REFUSED}"]
+    assert sum(site.hits.values()) == 0  # not one request reached the internal server
+
+
+def test_a_host_name_is_judged_by_the_address_it_resolves_to(site, dns, tmp_path):
+    site.serve("/2023/10/18/eras-film", ERAS)
+    dns.add("news.example", ["127.0.0.1"])
+    url = f"http://news.example:{site.port}/2023/10/18/eras-film"
+    with Fetcher(strict_settings(tmp_path)) as fetcher:
+        assert read_url(url, fetcher).errors == [f"{url}: {REFUSED}"]
+    assert sum(site.hits.values()) == 0
+    with Fetcher(strict_settings(tmp_path, allow=["127.0.0.0/30"])) as fetcher:  # the operator allows it
+        result = read_url(url, fetcher)
+    assert result.errors == [] and result.articles[0].url == url
+    assert site.hits["/2023/10/18/eras-film"] == 1
+
+
+def test_the_checked_address_is_the_one_connected_to(site, other, dns, web_settings):
+    """DNS rebinding: a second lookup would answer 127.0.0.2; the connection goes to the address checked."""
+    site.serve("/story", ERAS)
+    other.serve("/story", JURY)
+    dns.add("rebind.example", ["127.0.0.1"], ["127.0.0.2"])
+    with Fetcher(web_settings) as fetcher:
+        page = fetcher.get(f"http://rebind.example:{site.port}/story")
+    assert b"Eras Tour" in page.body
+    assert dns.lookups["rebind.example"] == 1
+    assert site.hits["/story"] == 1 and other.hits["/story"] == 0
+
+
+@pytest.mark.parametrize("target", ["http://127.0.0.2:{port}/secret", "http://internal.example:{port}/secret"])
+def test_a_redirect_to_a_refused_address_is_not_followed(site, other, dns, web_settings, target):
+    dns.add("internal.example", ["127.0.0.2"])
+    other.serve("/secret", JURY)
+    start = site.redirect("/go", target.format(port=other.port))
+    with Fetcher(web_settings) as fetcher:
+        assert read_url(start, fetcher).errors == [f"{start}: {REFUSED}"]
+    assert site.hits["/go"] == 1 and other.hits["/secret"] == 0
+
+
+def test_feed_entries_on_refused_addresses_are_not_fetched(site, other, dns, web_settings):
+    dns.add("internal.example", ["127.0.0.2"])
+    other.serve("/news/venice-jury", JURY)
+    other.serve("/news/reunion-tour", TOUR)
+    literal = f"{other.base}/news/venice-jury"
+    named = f"http://internal.example:{other.port}/news/reunion-tour"
+    items = "".join(
+        f"<item><title>{title}</title><link>{link}</link><description>Teaser: {title}.</description></item>"
+        for title, link in (("Venice jury", literal), ("Reunion tour", named))
+    )
+    feed = site.serve(
+        "/feed.xml",
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>F</title>{items}</channel></rss>',
+        FEED_TYPE,
+    )
+    with Fetcher(web_settings) as fetcher:
+        result = read_url(feed, fetcher)
+    fallback = (
+        "(stored the feed's own text of the entry instead; the full page is preferred and is tried again next time)"
+    )
+    assert result.kind == "feed"
+    assert result.errors == [f"{literal}: {REFUSED} {fallback}", f"{named}: {REFUSED} {fallback}"]
+    assert [article.body for article in result.articles] == ["Teaser: Venice jury.", "Teaser: Reunion tour."]
+    assert site.hits["/feed.xml"] == 1 and sum(other.hits.values()) == 0
+
+
+def test_a_refused_address_reads_exactly_like_a_closed_port(site, dns, web_settings):
+    dns.add("intranet.example", ["10.1.2.3"])
+    closed = f"http://127.0.0.1:{closed_port()}/page"  # allowed (127.0.0.1/32), but nothing listens
+    urls = [
+        closed,
+        "http://10.1.2.3/page",  # refused before connecting
+        "http://intranet.example/page",  # refused once resolved
+        "http://169.254.169.254/latest/meta-data/",  # cloud metadata
+        "http://no-such-host.example/page",  # no DNS answer
+    ]
+    with Fetcher(web_settings) as fetcher:
+        errors = [read_url(url, fetcher).errors for url in urls]
+    assert errors == [[f"{url}: cannot be fetched (the address is not allowed or did not answer)"] for url in urls]
+
+
+def test_the_reason_is_logged_for_the_operator_without_credentials(dns, web_settings, caplog):
+    caplog.set_level("INFO", logger="bot.ingest.fetch")
+    dns.add("intranet.example", ["10.1.2.3"])
+    with Fetcher(web_settings) as fetcher:
+        read_url("http://user:hunter2@intranet.example/page?token=s3cr3t", fetcher)
+    assert "intranet.example resolves to 10.1.2.3, a private address" in caplog.text
+    assert "hunter2" not in caplog.text and "s3cr3t" not in caplog.text
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a certificate")
+def test_tls_checks_the_host_name_while_connecting_to_the_checked_address(dns, web_settings, tmp_path, monkeypatch):
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2"]
+        + ["-subj", "/CN=news.example", "-addext", "subjectAltName=DNS:news.example"],
+        check=True,
+        capture_output=True,
+    )
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # httpx trusts it: this certificate only
+    server = Site()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server.server.socket = context.wrap_socket(server.server.socket, server_side=True)
+    server.serve("/story", ERAS)
+    server.thread.start()
+    dns.add("news.example", ["127.0.0.1"])
+    try:
+        with Fetcher(web_settings) as fetcher:
+            assert b"Eras Tour" in fetcher.get(f"https://news.example:{server.port}/story").body  # SNI: the name
+            by_address = f"https://127.0.0.1:{server.port}/story"  # the certificate does not name the address
+            assert read_url(by_address, fetcher).errors == [f"{by_address}: {REFUSED}"]
+    finally:
+        server.server.shutdown()
+        server.server.server_close()
+    assert server.hits["/story"] == 1
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("10.0.0.1", "private"),
+        ("172.16.0.1", "private"),
+        ("192.168.1.1", "private"),
+        ("169.254.169.254", "link-local"),
+        ("100.64.0.1", "shared (carrier-grade NAT)"),
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("fe80::1", "link-local"),
+        ("fc00::1", "private"),
+        ("fec0::1", "site-local"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("::ffff:10.0.0.1", "private"),
+        ("2002:7f00:1::", "loopback"),  # 6to4 around 127.0.0.1
+        ("224.0.0.1", "multicast"),
+        ("ff02::1", "multicast"),
+        ("0.0.0.0", "unspecified"),
+        ("::", "unspecified"),
+        ("240.0.0.1", "private"),  # reserved too; Python counts 240.0.0.0/4 as private
+        ("255.255.255.255", "private"),
+        ("93.184.216.34", ""),
+        ("2606:4700::1111", ""),
+        ("8.8.8.8", ""),
+    ],
+)
+def test_address_rule(address, reason):
+    assert address_refusal(address) == reason
+    assert AddressPolicy().refusal(address) == reason
+
+
+def test_allowed_networks_open_only_themselves():
+    policy = AddressPolicy(Settings(fetch_allow_networks=["10.0.0.0/8", "fd00::/8", "127.0.0.1"]).fetch_allow_networks)
+    assert policy.refusal("10.20.30.40") == policy.refusal("::ffff:10.20.30.40") == ""
+    assert policy.refusal("fd12::1") == policy.refusal("127.0.0.1") == ""
+    assert policy.refusal("127.0.0.2") == "loopback" and policy.refusal("192.168.1.1") == "private"
+    assert policy.refusal("169.254.169.254") == "link-local" and policy.refusal("93.184.216.34") == ""
+
+
+def test_allowed_networks_setting_is_validated(monkeypatch):
+    monkeypatch.setenv("NEWSBOT_FETCH_ALLOW_NETWORKS", '["10.0.0.0/8", "192.168.1.7"]')
+    assert Settings().fetch_allow_networks == ["10.0.0.0/8", "192.168.1.7/32"]
+    assert Settings(fetch_allow_networks=[]).fetch_allow_networks == []
+    for bad in ("intranet", "10.0.0.1/8", "10.0.0.0/33"):
+        with pytest.raises(ValueError, match=f"NEWSBOT_FETCH_ALLOW_NETWORKS: '{re.escape(bad)}' is not a network"):
+            Settings(fetch_allow_networks=[bad])
 
 
 # --- the watch command -----------------------------------------------------------------------------

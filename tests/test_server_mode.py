@@ -3,12 +3,17 @@ ingest made elsewhere reaching a serving bot, the model check, and the API while
 
 from __future__ import annotations
 
+import base64
+import json
+import logging
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -17,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from bot.api import create_app
 from bot.chain import NewsBot
+from bot.cli import main
 from bot.indexing import ingest
 from bot.keyword import fingerprint
 from bot.settings import Settings, server_address
@@ -197,7 +203,7 @@ def test_a_collection_built_with_another_model_is_refused(chroma, tmp_path, embe
 def test_chroma_down_answers_503_and_recovers_without_a_restart(chroma, served):
     settings, bot = served
     app = create_app(settings.model_copy(update={"rate_per_minute": 0}), bot=bot, ui=False)
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         assert client.post("/api/ask", json={"question": QUESTION}).status_code == 200
         chroma.stop()
         try:
@@ -223,3 +229,88 @@ def test_chroma_down_answers_503_and_recovers_without_a_restart(chroma, served):
             assert back.status_code == 200
             assert {c["article_id"] for c in back.json()["citations"]} == {SEED_2024, SEED_2023}
         assert client.get("/healthz").json() == {"ok": True, "chunks": bot.store.count()}
+
+
+SECRET = "secretpw"
+
+
+class _RecordingServer(ThreadingHTTPServer):
+    """Answers Chroma's heartbeat and nothing else (500), recording each request's Authorization header."""
+
+    def __init__(self):
+        self.authorizations: list[str | None] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(handler) -> None:  # noqa: N802, N805 - http.server's names
+                self.authorizations.append(handler.headers.get("Authorization"))
+                alive = handler.path == "/api/v2/heartbeat"
+                body = json.dumps({"nanosecond heartbeat": 1} if alive else {"error": "InternalError"}).encode()
+                handler.send_response(200 if alive else 500)
+                handler.send_header("Content-Type", "application/json")
+                handler.send_header("Content-Length", str(len(body)))
+                handler.end_headers()
+                handler.wfile.write(body)
+
+            do_POST = do_GET
+
+            def log_message(handler, *args) -> None:  # noqa: N805
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+
+def test_a_password_in_the_chroma_url_is_sent_as_basic_auth_and_shown_nowhere(tmp_path, caplog, capsys, monkeypatch):
+    """http://user:password@host:port: the password goes to the server as basic auth (chromadb's own client would
+    drop it), and no message, log line or error line shows it, whether the server refuses or is not there."""
+    server = _RecordingServer()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    down = f"http://newsbot:{SECRET}@127.0.0.1:{_free_port()}"  # nothing listens there
+    try:
+        with caplog.at_level(logging.DEBUG):
+            with pytest.raises(IndexUnusable) as refused:
+                NewsStore(tmp_path, "news", url=f"http://newsbot:{SECRET}@127.0.0.1:{server.server_address[1]}")
+            with pytest.raises(StoreUnreachable) as unreachable:
+                NewsStore(tmp_path, "news", url=down)
+            monkeypatch.setenv("NEWSBOT_CHROMA_URL", down)
+            code = main(["ask", QUESTION, "--index", str(tmp_path)])
+    finally:
+        server.shutdown()
+        server.server_close()
+    captured = capsys.readouterr()
+    for shown in (str(refused.value), str(unreachable.value), captured.out, captured.err, caplog.text):
+        assert SECRET not in shown
+    assert f"on the Chroma server at http://127.0.0.1:{server.server_address[1]} " in str(refused.value)
+    port = down.rsplit(":", 1)[1]
+    assert (
+        str(unreachable.value)
+        == f"The news index (Chroma at http://127.0.0.1:{port}) is not reachable; try again shortly."
+    )
+    assert code == 1 and captured.err == f"newsbot: error: {unreachable.value}\n"
+    basic = "Basic " + base64.b64encode(f"newsbot:{SECRET}".encode()).decode()
+    assert len(server.authorizations) >= 2 and set(server.authorizations) == {basic}
+
+
+def test_a_password_in_the_chroma_url_is_in_no_503_body_nor_log_line(chroma, served, embeddings, caplog):
+    settings, _ = served
+    secret = Settings(
+        index=settings.index,
+        chroma_url=f"http://newsbot:{SECRET}@127.0.0.1:{chroma.port}",  # `chroma run` ignores the credentials
+        collection=settings.collection,
+        chroma_recheck_seconds=0,
+        rate_per_minute=0,
+    )
+    bot = NewsBot(secret, embeddings=embeddings)
+    app = create_app(secret, bot=bot, ui=False)
+    with caplog.at_level(logging.DEBUG), TestClient(app, base_url="http://127.0.0.1") as client:
+        assert client.post("/api/ask", json={"question": QUESTION}).status_code == 200
+        chroma.stop()
+        try:
+            down = [client.post(route, json={"question": QUESTION}) for route in ("/api/ask", "/api/chat")]
+            down.append(client.get("/healthz"))
+        finally:
+            if not chroma.running:
+                chroma.start()
+    assert [response.status_code for response in down] == [503, 503, 503]
+    shown = f"The news index (Chroma at http://127.0.0.1:{chroma.port}) is not reachable; try again shortly."
+    assert [response.json()["error"] for response in down] == [shown] * 3
+    assert SECRET not in caplog.text

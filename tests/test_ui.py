@@ -1,4 +1,4 @@
-"""The web app's parts without a browser: answer cards, feedback, the timeline, the admin tab's guard."""
+"""The web app's parts without a browser: answer cards, feedback, the timeline, the admin page's login."""
 
 from __future__ import annotations
 
@@ -9,18 +9,18 @@ import re
 
 import gradio as gr
 import pytest
-from gradio_client import Client, handle_file
 
 from bot.answer import Answer, Citation, Quote
+from bot.api import create_app
 from bot.cli import main
 from bot.feedback import FeedbackStore
+from bot.limits import ClientLimits
 from bot.settings import Settings
 from bot.ui import Chat, build_app
-from bot.ui_admin import REFUSED, require_token, safe_name, save_uploads, token_ok
+from bot.ui_admin import admin_login, safe_name, save_uploads, token_ok
 from bot.ui_cards import Excerpt, excerpts, render_chat_answer
 from bot.ui_timeline import NameMatcher, reported_when, timeline_figure, timeline_rows
 from tests.conftest import SEED_2023, SEED_2024
-from tests.ui_helpers import HOSTILE, launched, small_bot
 
 HOSTILE_TEXT = "<script>alert(1)</script> <img src=x onerror=alert(2)> [click](javascript:alert(3)) **b** $$x$$"
 
@@ -118,7 +118,7 @@ def test_quote_without_offsets_is_shown_alone():
 
 
 def test_chat_streams_then_replaces_with_the_answer_and_understands_follow_ups(corpus_bot, tmp_path):
-    chat = Chat(corpus_bot, FeedbackStore(tmp_path / "feedback.sqlite3"))
+    chat = Chat(corpus_bot, FeedbackStore(tmp_path / "feedback.sqlite3"), ClientLimits(corpus_bot.settings))
     steps = list(chat.respond("Who stars in What Comes After Love?", [], [], {}))
     assert "Searching the articles" in steps[0][1][-1]["content"]  # shown before the answer is ready
     textbox, messages, turns, records = steps[-1]
@@ -136,7 +136,7 @@ def test_chat_streams_then_replaces_with_the_answer_and_understands_follow_ups(c
 
 def test_votes_and_comments_are_stored(corpus_bot, tmp_path):
     store = FeedbackStore(tmp_path / "feedback.sqlite3")
-    chat = Chat(corpus_bot, store)
+    chat = Chat(corpus_bot, store, ClientLimits(corpus_bot.settings))
     *_, (_, messages, _, records) = chat.respond("Who is directing Romantic Anonymous?", [], [], {})
     records, row, shown = chat.vote(gr.LikeData(None, {"index": 1, "value": [], "liked": False}), records)
     assert shown["visible"] is True and records[1]["feedback_id"] == row
@@ -227,7 +227,7 @@ def test_name_matching_needs_the_name_not_a_stray_phrase():
     assert NameMatcher("Lee Se-young").names("SeYoung fans") is False  # written as one word: not found
 
 
-# --- the admin tab ---------------------------------------------------------------------------------
+# --- the admin page ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -271,46 +271,17 @@ def test_admin_token_checks():
     for wrong in ["", None, "s3cret", secret + " ", 12345]:
         assert not token_ok(wrong, configured)
     assert not token_ok("", Settings()) and not token_ok("anything", Settings(admin_token=""))
-    with pytest.raises(gr.Error) as refused:
-        require_token("guess", configured)
-    assert refused.value.message == REFUSED and secret not in REFUSED
+    login = admin_login(configured)
+    assert login("admin", secret) and not login("root", secret) and not login("admin", "guess")
 
 
-def test_admin_tab_exists_only_with_a_token(corpus_bot):
-    def api_names(settings: Settings) -> set[str]:
-        return {fn.api_name for fn in build_app(corpus_bot, settings).fns.values()}
+def test_the_admin_page_exists_only_with_a_token(corpus_bot):
+    def paths(settings: Settings) -> set[str]:
+        app = create_app(settings, bot=corpus_bot)
+        return {getattr(route, "path", "") for route in app.routes}
 
-    assert {"ask", "reported_when"} <= api_names(corpus_bot.settings)
-    assert not {"admin_upload", "admin_urls"} & api_names(corpus_bot.settings)
-    with_token = corpus_bot.settings.model_copy(update={"admin_token": Settings(admin_token="t").admin_token})
-    assert {"admin_upload", "admin_urls"} <= api_names(with_token)
-
-
-def test_admin_endpoints_refuse_without_the_token_and_ingest_with_it(tmp_path, embeddings, capfd):
-    secret = "correct horse battery staple"
-    bot = small_bot(tmp_path, embeddings, admin_token=secret, upload_max_bytes=4096)
-    article = tmp_path / "to-upload" / "upload me.json"
-    article.parent.mkdir()
-    article.write_text(json.dumps({**HOSTILE, "id": "zorblax-plain", "url": "", "title": "Zorblax awards"}), "utf-8")
-    with launched(bot) as url:
-        client = Client(url, verbose=False)
-        for token in ["", "wrong", secret.upper()]:
-            with pytest.raises(Exception, match="admin token is missing or wrong"):
-                client.predict([handle_file(str(article))], token, api_name="/admin_upload")
-            with pytest.raises(Exception, match="admin token is missing or wrong"):
-                client.predict("https://example.org/story", token, api_name="/admin_urls")
-        assert not (bot.settings.index / "uploads").exists()  # refused before anything was saved
-        before = client.predict("Who won the top prize at the Zorblax Film Festival?", api_name="/ask")
-        assert "Mira Holt" not in before
-
-        result, header = client.predict([handle_file(str(article))], secret, api_name="/admin_upload")
-        assert result.startswith("articles: 1 added, 0 updated") and "I know **3 articles**" in header
-        [saved] = (bot.settings.index / "uploads").glob("*/*")
-        assert saved.name == "upload_me.json"
-        answer = client.predict("Who won the top prize at the Zorblax Film Festival?", api_name="/ask")
-        assert "Mira Holt" in answer and "Zorblax awards" in answer
-
-        result, _ = client.predict("not a url\nftp://example.org/x", secret, api_name="/admin_urls")
-        assert "not a url: not an http(s) URL" in result and "ftp://example.org/x: not an http(s) URL" in result
-    output = capfd.readouterr()
-    assert secret not in output.out + output.err  # never logged or echoed
+    assert "/admin" not in paths(corpus_bot.settings)
+    assert "/admin" in paths(
+        corpus_bot.settings.model_copy(update={"admin_token": Settings(admin_token="t").admin_token})
+    )
+    assert not {"admin_upload", "admin_urls"} & {fn.api_name for fn in build_app(corpus_bot).fns.values()}

@@ -59,3 +59,29 @@ def launched(bot: NewsBot) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/"
     finally:
         app.close()
+
+
+@contextmanager
+def served(bot: NewsBot) -> Iterator[str]:
+    """The whole app of `newsbot serve` (API, chat, admin page, and the gate in front of them) on a free port of
+    127.0.0.1, uvicorn in a thread; yields its URL."""
+    import threading
+
+    import uvicorn
+
+    from bot.api import create_app
+
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(bot.settings, bot), host="127.0.0.1", port=free_port(), log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the newsbot server did not start")
+        thread.join(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

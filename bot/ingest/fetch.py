@@ -2,19 +2,28 @@
 
 Fetching fails in ways files do not (status codes, redirects, timeouts, huge or non-text bodies): each failure
 becomes one line naming the URL and the reason, never an exception that stops the other URLs.
+
+Only public addresses are fetched (no server-side request forgery): every connection, at every redirect hop and
+for every feed entry, goes through `GuardedBackend`, which resolves the host once, refuses loopback, private,
+link-local, multicast and reserved addresses unless NEWSBOT_FETCH_ALLOW_NETWORKS names them, and connects to the
+very address it checked. A refused address, a closed port, a failed DNS lookup, a TLS failure and a timeout all
+read the same (`unreachable`), so that error messages cannot map an internal network; the reason is logged.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
+import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
+import httpcore
 import httpx
 import lxml.etree
 import lxml.html
@@ -45,6 +54,137 @@ _ERRNO = re.compile(r"^\[Errno -?\d+\]\s*")
 
 class FetchError(IngestError):
     """One URL could not be fetched; the message starts with the URL and says why."""
+
+
+def unreachable(url: str) -> str:
+    """The one message for a URL whose address is refused or that did not answer (refused, DNS, TLS, timeout)."""
+    return f"{url}: cannot be fetched (the address is not allowed or did not answer)"
+
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: internal, though not is_private in 3.11
+
+
+def address_refusal(address: str | IPAddress) -> str:
+    """Why an address is not public ("loopback", "private", ...), or "" for a public one.
+
+    IPv4 inside IPv6 (::ffff:127.0.0.1, 6to4) is judged by the IPv4 address too.
+    """
+    if isinstance(address, str):
+        address = ipaddress.ip_address(address)
+    candidates: list[IPAddress] = [address]
+    if isinstance(address, ipaddress.IPv6Address):  # the IPv4 address first: the reason then names it
+        candidates[:0] = [inner for inner in (address.ipv4_mapped, address.sixtofour) if inner is not None]
+    for candidate in candidates:
+        for reason, refused in (
+            ("loopback", candidate.is_loopback),
+            ("link-local", candidate.is_link_local),
+            ("multicast", candidate.is_multicast),
+            ("unspecified", candidate.is_unspecified),
+            ("shared (carrier-grade NAT)", candidate in _SHARED),
+            ("private", candidate.is_private),
+            ("reserved", candidate.is_reserved),
+            ("site-local", isinstance(candidate, ipaddress.IPv6Address) and candidate.is_site_local),
+            ("non-global", not candidate.is_global),
+        ):
+            if refused:
+                return reason
+    return ""
+
+
+class AddressPolicy:
+    """Public addresses, and those inside the operator's NEWSBOT_FETCH_ALLOW_NETWORKS, may be fetched."""
+
+    def __init__(self, allow_networks: Iterable[str] = ()):
+        self.allowed = tuple(ipaddress.ip_network(network) for network in allow_networks)
+
+    def refusal(self, address: str | IPAddress) -> str:
+        """Why `address` may not be fetched from, or "" when it may."""
+        if isinstance(address, str):
+            address = ipaddress.ip_address(address)
+        reason = address_refusal(address)
+        if not reason:
+            return ""
+        inner = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+        if any(candidate in network for candidate in (address, inner) if candidate for network in self.allowed):
+            return ""
+        return reason
+
+
+class AddressRefused(httpcore.ConnectError):
+    """The host resolves to an address the policy refuses: no connection was attempted."""
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """httpcore's network backend, checking every address it connects to against an `AddressPolicy`.
+
+    The host is resolved once here and the connection goes to the checked address itself, so that a DNS answer
+    that changes between a check and the connection (DNS rebinding) cannot slip through. TLS is started
+    by httpcore afterwards with the host name, so that SNI and the certificate check are unchanged.
+    """
+
+    def __init__(self, policy: AddressPolicy):
+        self.policy = policy
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as error:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {error}") from error
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
+        for address in addresses:  # one refused address refuses the host: no picking among its answers
+            reason = self.policy.refusal(address.split("%", 1)[0])  # without an IPv6 scope ("fe80::1%eth0")
+            if reason:
+                raise AddressRefused(f"{host} resolves to {address}, a {reason} address (not in the allowed networks)")
+        if not addresses:
+            raise httpcore.ConnectError(f"cannot resolve {host}: no address")
+        failure: Exception | None = None
+        for address in addresses:  # as socket.create_connection does, but only over the checked addresses
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
+                failure = error
+        assert failure is not None
+        raise failure
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    """httpx's default transport with a `GuardedBackend` under its connection pool.
+
+    httpx does not take a network backend, so the pool it makes is replaced by an equal one that has it.
+    Proxies from the environment are not used: a proxy would resolve and connect past the check.
+    """
+
+    def __init__(self, policy: AddressPolicy):
+        super().__init__()
+        limits = httpx.Limits()  # httpx's defaults, as in the pool replaced
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=GuardedBackend(policy),
+        )
+
+
+def _for_log(url: str) -> str:
+    """The URL without credentials (user:password@, the query) for the server log."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{host}{port}{parts.path}{'?...' if parts.query else ''}"
 
 
 def looks_like_url(text: object) -> bool:
@@ -80,14 +220,16 @@ class Fetcher:
     """One HTTP client for many URLs (connections are reused), with the limits from the settings."""
 
     def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None):
+        """`transport` replaces the guarded one (tests): its connections are then not checked, only IP literals."""
         self.timeout = settings.fetch_timeout
         self.max_bytes = settings.fetch_max_bytes
         self.max_redirects = settings.fetch_max_redirects
+        self.policy = AddressPolicy(settings.fetch_allow_networks)
         self.client = httpx.Client(
             timeout=httpx.Timeout(self.timeout),
             headers={"User-Agent": settings.user_agent, "Accept": _ACCEPT},
-            follow_redirects=False,  # followed by hand: bounded, loops named, every hop's scheme checked
-            transport=transport,
+            follow_redirects=False,  # followed by hand: bounded, loops named, every hop's scheme and address checked
+            transport=transport if transport is not None else GuardedTransport(self.policy),
         )
 
     def __enter__(self) -> Fetcher:
@@ -119,6 +261,7 @@ class Fetcher:
         visited = [url]
         try:
             for _ in range(self.max_redirects + 1):
+                self._refuse_ip_literal(url, current)
                 with self.client.stream("GET", current) as response:
                     if response.is_redirect:
                         target = urljoin(current, response.headers["location"])
@@ -137,7 +280,11 @@ class Fetcher:
                     body = self._read_body(where, response, started)
                     charset = response.charset_encoding or ""
                     log.info(
-                        "fetched %s (%s, %d bytes) in %.1f s", current, content_type, len(body), self._since(started)
+                        "fetched %s (%s, %d bytes) in %.1f s",
+                        _for_log(current),
+                        content_type,
+                        len(body),
+                        self._since(started),
                     )
                     return Page(url, current, content_type, charset, body)
             loop = " (a redirect loop)" if len(set(visited)) < len(visited) else ""
@@ -145,10 +292,26 @@ class Fetcher:
         except httpx.InvalidURL as error:
             raise FetchError(f"{url}: not a valid URL ({error})") from None
         except httpx.TimeoutException:
-            raise FetchError(f"{url}: timed out after {self.timeout:g} s") from None
-        except httpx.HTTPError as error:
+            log.info("%s: not fetched: timed out after %g s", _for_log(current), self.timeout)
+            raise FetchError(unreachable(url)) from None
+        except httpx.HTTPError as error:  # refused address or connection, DNS, TLS, a connection reset...
             reason = _ERRNO.sub("", str(error)) or type(error).__name__
-            raise FetchError(f"{url}: cannot fetch: {reason}") from None
+            log.info("%s: not fetched: %s", _for_log(current), reason)
+            raise FetchError(unreachable(url)) from None
+
+    def _refuse_ip_literal(self, url: str, current: str) -> None:
+        """An address written in the URL is judged before connecting (the backend would refuse it too)."""
+        host = urlsplit(current).hostname or ""
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return  # a host name (or an odd form such as 2130706433): checked once resolved, at connection time
+        reason = self.policy.refusal(address)
+        if reason:
+            log.info(
+                "%s: not fetched: %s is a %s address (not in the allowed networks)", _for_log(current), host, reason
+            )
+            raise FetchError(unreachable(url))
 
     def _read_body(self, where: str, response: httpx.Response, started: float) -> bytes:
         limit = f"larger than the {self.max_bytes:,}-byte limit (NEWSBOT_FETCH_MAX_BYTES)"
