@@ -304,7 +304,8 @@ def _mount_web_app(app: FastAPI, bot: NewsBot, settings: Settings, limits: Clien
         )
         mounted.append(admin)
     blocks = chat.build_app(bot, settings, limits)
-    app = gr.mount_gradio_app(app, blocks, path="/", theme=chat.THEME, footer_links=["api"])
+    # No Gradio "Use via API" link: it documents Gradio's internal endpoints; the page's own footer leads to /docs.
+    app = gr.mount_gradio_app(app, blocks, path="/", theme=chat.THEME, footer_links=[])
     mounted.append(blocks)
     for blocks in mounted:
         # Gradio checks that a file named in a request was uploaded (not /etc/passwd) only in an app it

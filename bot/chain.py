@@ -9,14 +9,14 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from .answer import Answer, ExtractiveAnswerer
 from .answer.llm import Answerer, LLMAnswerer, build_answerer, condense_question
-from .conversation import HistoryError, Turn, parse_history, standalone
+from .conversation import HistoryError, Turn, clarification, parse_history, standalone
 from .embedding import LocalEmbeddings
 from .indexing import IngestSummary, ingest, open_store, refresh_keyword_index
 from .keyword import KeywordIndex
 from .redact import redacted_url
 from .retrieval import NewsRetriever, as_of_filter
 from .settings import Settings
-from .store import NewsStore
+from .store import NewsStore, shown_path
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class NewsBot:
             facet_clauses=settings.facet_clauses,
             recency_days=settings.recency_days,
         )
-        extractive = ExtractiveAnswerer(self.embeddings, settings.min_relevance)
+        extractive = ExtractiveAnswerer(self.embeddings, settings.min_relevance, reader=settings.reader)
         self.answerer = build_answerer(settings, self.embeddings, extractive)
         condense = llm_condenser(self.answerer.chat_model) if isinstance(self.answerer, LLMAnswerer) else standalone
         self.preparation = build_preparation(self.retriever, condense)
@@ -139,22 +139,30 @@ class NewsBot:
             return None
         return Answer(
             question=question,
-            answer=f"The index at {redacted_url(self.settings.chroma_url) or self.settings.index} is empty: "
+            answer=f"The index at {redacted_url(self.settings.chroma_url) or shown_path(self.settings.index)} is empty: "
             "add articles with `newsbot ingest PATH`.",
             abstained=True,
         )
 
+    @staticmethod
+    def _unclear(inputs: dict) -> Answer | None:
+        """A follow-up ("when does it come out?") asked with no conversation to refer back to: a question back."""
+        reply = None if inputs["history"] else clarification(inputs["question"])
+        if reply is None:
+            return None
+        return Answer(question=inputs["question"], answer=reply, abstained=True, needs_clarification=True)
+
     def ask(self, question: str, as_of: str | None = None, history: object = None) -> Answer:
         """`history`: earlier turns, oldest first, as Turns or {"role", "content"} dicts."""
         inputs = self._inputs(question, as_of, history)
-        return self._empty_index(inputs["question"]) or self.chain.invoke(inputs)
+        return self._unclear(inputs) or self._empty_index(inputs["question"]) or self.chain.invoke(inputs)
 
     def stream(self, question: str, as_of: str | None = None, history: object = None) -> Iterator[str | Answer]:
         """Text as it is written (provisional), then the final Answer, which replaces it."""
         inputs = self._inputs(question, as_of, history)
-        empty = self._empty_index(inputs["question"])
-        if empty:
-            yield empty
+        early = self._unclear(inputs) or self._empty_index(inputs["question"])
+        if early:
+            yield early
             return
         prepared = self.preparation.invoke(inputs)
         if isinstance(self.answerer, LLMAnswerer):
@@ -169,7 +177,8 @@ class NewsBot:
         """Build the index from the shipped corpus when it is empty (first start on a new machine)."""
         if self.store.count() > 0:
             return None
-        log.warning("The index at %s is empty: indexing %s ...", self.settings.index, self.settings.corpus)
+        where = redacted_url(self.settings.chroma_url) or shown_path(self.settings.index)
+        log.warning("The index at %s is empty: indexing %s ...", where, shown_path(self.settings.corpus))
         summary = ingest([self.settings.corpus], self.settings, self.embeddings, store=self.store)
         self.retriever.keyword = refresh_keyword_index(self.store)
         log.warning("%s", summary)

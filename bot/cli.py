@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import textwrap
 from pathlib import Path
 from typing import TextIO
 
@@ -20,21 +21,52 @@ DESCRIPTION = f"""\
 Ask questions about entertainment news and get short answers quoted from the articles, with numbered
 citations (title, outlet, date, link). Works offline; no LLM needed.
 
-  newsbot ingest corpus/                # index the shipped sample articles (or your own files)
+  newsbot ingest corpus/    # index the sample articles (or your own files)
   {EXAMPLE}
-  newsbot serve                         # chat in the browser at http://127.0.0.1:7860
+  newsbot serve             # chat in the browser at http://127.0.0.1:7860
 
 Every option can also be set as an environment variable NEWSBOT_<NAME> (for example NEWSBOT_INDEX).
 """
+HELP_WIDTH = 80  # every help screen wraps here, whatever the terminal's width (COLUMNS)
 
 
 class CliError(Exception):
     """A user error: printed as one line, exit status 2."""
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """One layout for `newsbot --help` and every subcommand's: HELP_WIDTH columns (argparse alone would follow
+    the terminal's width, so each screen came out differently); paragraphs are re-wrapped, and a paragraph
+    with indented lines (examples) is kept line for line."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None):
+        super().__init__(prog, indent_increment, max_help_position, width=HELP_WIDTH)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        paragraphs = []
+        for paragraph in text.strip("\n").split("\n\n"):
+            lines = paragraph.splitlines()
+            if any(line.startswith(" ") for line in lines):
+                paragraphs.append("\n".join(indent + line for line in lines))
+            else:
+                paragraphs.append(
+                    textwrap.fill(" ".join(paragraph.split()), width, initial_indent=indent, subsequent_indent=indent)
+                )
+        return "\n\n".join(paragraphs)
+
+
+class Parser(argparse.ArgumentParser):
+    """Every parser of the command, subcommands included (argparse makes them of the same class), uses
+    HelpFormatter."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     try:
-        return load_settings(
+        settings = load_settings(
             index=getattr(args, "index", None),
             top_k=getattr(args, "top_k", None),
             host=getattr(args, "host", None),
@@ -44,6 +76,42 @@ def _settings(args: argparse.Namespace) -> Settings:
         raise CliError(
             "; ".join(f"NEWSBOT_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
         ) from None
+    # Every message names the index as the user can find it, whatever folder the command was run from.
+    return settings.model_copy(update={"index": settings.index.absolute()})
+
+
+def _index_hint(settings: Settings) -> str:
+    """How to build this index: the default one needs no --index (and was not mistyped)."""
+    if settings.index == Path(Settings.model_fields["index"].default).absolute():
+        return "`newsbot ingest corpus/` (or your own article folders)"
+    return f"`newsbot ingest corpus/ --index {settings.index}` (or your own article folders), or check --index"
+
+
+def _require_index(settings: Settings) -> None:
+    """Commands that only read (ask, chat) never create an index: a missing or mistyped folder is a user error.
+    With a Chroma server the chunks are there, and NEWSBOT_INDEX holds only this machine's derived cache."""
+    from .store import is_index
+
+    if settings.chroma_url or is_index(settings.index):
+        return
+    if not settings.index.exists():
+        state = "no such folder"
+    elif settings.index.is_dir():
+        state = "the folder holds no index yet"
+    else:
+        state = "not a folder"
+    raise CliError(f"no index at {settings.index} ({state}): build it with {_index_hint(settings)}")
+
+
+def _open_bot(settings: Settings):
+    """The bot over the existing index (opened, never created)."""
+    from .chain import NewsBot
+    from .embedding import LocalEmbeddings
+    from .indexing import open_store
+
+    _require_index(settings)
+    embeddings = LocalEmbeddings.from_settings(settings)
+    return NewsBot(settings, embeddings=embeddings, store=open_store(settings, embeddings, create=False))
 
 
 def _print_answer(answer, out: TextIO, explain: bool = False) -> None:
@@ -62,8 +130,8 @@ def _print_answer(answer, out: TextIO, explain: bool = False) -> None:
         out.write("\nSources:\n")
     for citation in answer.citations:
         when = citation.published or "date unknown"
-        outlet = citation.source or "outlet unknown"
-        out.write(f"[{citation.n}] {citation.title} ({outlet}, {when})\n")
+        details = f"{citation.source}, {when}" if citation.source else when  # an unknown outlet is left out
+        out.write(f"[{citation.n}] {citation.title} ({details})\n")
         if citation.url:
             out.write(f"    {citation.url}\n")
         for quote in [q.text for q in citation.quotes] or [citation.quote]:
@@ -81,7 +149,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         settings,
         prune=args.prune,
         progress=not args.quiet and sys.stderr.isatty(),
-        report=lambda line: print(f"error: {line}", file=sys.stderr),
+        report=_error_line,
     )
     print(summary)
     if summary.failed:
@@ -127,7 +195,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             settings,
             every=args.every,
             once=args.once,
-            report=lambda line: print(f"error: {line}", file=sys.stderr),
+            report=_error_line,
         )
     except IndexUnusable as error:
         raise CliError(str(error)) from error
@@ -176,9 +244,9 @@ def _read_history(path: str | None) -> list | None:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """A conversation in the terminal: follow-ups ("when does it come out?") use the earlier turns."""
-    from .chain import NewsBot, QuestionError
+    from .chain import QuestionError
 
-    bot = NewsBot(_settings(args))  # a damaged or missing index: IndexUnusable, one line and status 1 (main)
+    bot = _open_bot(_settings(args))  # missing: status 2; damaged: IndexUnusable, one line and status 1 (main)
     print(f"Ask about the news (empty line or Ctrl-D to quit). For example: {EXAMPLE}")
     history: list[dict] = []
     while True:
@@ -199,7 +267,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .chain import NewsBot, QuestionError, check_question
+    from .chain import QuestionError, check_question
 
     settings = _settings(args)
     if args.batch:
@@ -215,7 +283,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             raise CliError(str(error)) from error
         requests = []
 
-    bot = NewsBot(settings)  # a damaged or missing index: IndexUnusable, one line and status 1 (main)
+    bot = _open_bot(settings)  # missing: status 2; damaged: IndexUnusable, one line and status 1 (main)
 
     if not args.batch:
         try:
@@ -315,7 +383,13 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     """Export the chat's thumbs up/down (INDEX/feedback.sqlite3) for review."""
     from .feedback import FILENAME, FeedbackStore
 
-    path = Path(_settings(args).index) / FILENAME
+    settings = _settings(args)
+    if not settings.index.is_dir():  # a mistyped --index: say so rather than "no feedback yet"
+        raise CliError(
+            f"no index at {settings.index} (no such folder), so no feedback there "
+            f"(it is kept in INDEX/{FILENAME}): check --index"
+        )
+    path = settings.index / FILENAME
     if not path.is_file():
         print(f"No feedback yet: {path} does not exist (votes in the chat create it).", file=sys.stderr)
         return 0
@@ -334,9 +408,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     defaults = Settings.model_fields
-    parser = argparse.ArgumentParser(
-        prog="newsbot", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = Parser(prog="newsbot", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -478,8 +550,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error_line(line: str) -> None:
+    """One `error:` line on stderr, above a progress bar rather than through it."""
+    from tqdm import tqdm
+
+    tqdm.write(f"error: {line}", file=sys.stderr)
+
+
+class _ConsoleHandler(logging.Handler):
+    """Log lines on stderr, written above a progress bar (tqdm.write): printed through one, each line left a
+    copy of the bar behind it (`ingest --verbose`)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from tqdm import tqdm
+
+        try:
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:
+            self.handleError(record)
+
+
+def _own_or_warning(record: logging.LogRecord) -> bool:
+    """Libraries' own logging shows from WARNING up, even when a library sets its logger to DEBUG (bm25s printed
+    "Building index from tokens" on every ingest); newsbot's shows at the level its logger is set to (--verbose)."""
+    return record.levelno >= logging.WARNING or record.name == "bot" or record.name.startswith("bot.")
+
+
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    handler = _ConsoleHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(_own_or_warning)
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -491,7 +592,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"newsbot: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("newsbot: interrupted; rerun the same command to complete the index.", file=sys.stderr)
+        if args.command == "serve":  # Ctrl-C is how a server is stopped
+            print("newsbot: stopped.", file=sys.stderr)
+            return 0
+        if args.command == "ingest":
+            print("newsbot: interrupted; rerun the same command to complete the index.", file=sys.stderr)
+        else:
+            print("newsbot: interrupted.", file=sys.stderr)
         return 130
 
 

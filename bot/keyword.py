@@ -26,6 +26,9 @@ import numpy as np
 import Stemmer
 
 log = logging.getLogger(__name__)
+# bm25s sets its own logger to DEBUG on import, so "Building index from tokens" reached every handler on every
+# build (each ingest, each app start with a changed index); its warnings still show.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 _POINTER = "bm25.json"
 _stemmer = Stemmer.Stemmer("english")
 

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         description="Cosine similarity the best chunk needs before the bot answers instead of saying "
         "it did not find it (calibrated on MultiHop-RAG: see docs/benchmarks.md).",
     )
+    reader: Literal["features", "trained"] = Field(
+        "features",
+        description="How the extractive answerer picks the sentences to quote: features (its hand-weighted "
+        "evidence) or trained (adds the reader model trained by scripts/train_reader.py, read from "
+        "NEWSBOT_READER_MODEL, else bot/answer/reader_model/; see bot/answer/reader.py).",
+    )
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted, in characters.")
     fetch_timeout: float = Field(
         15.0, gt=0, description="Seconds one URL (article page or feed) may take to answer and download."
@@ -135,6 +141,12 @@ class Settings(BaseSettings):
         30.0, ge=0, description="HTTP API requests one client (IP address) may make per minute (0: no limit)."
     )
     burst: int = Field(10, ge=1, description="HTTP API requests one client may make at once before the rate applies.")
+    rate_limit_loopback: bool = Field(
+        False,
+        description="Also limit clients on this machine (127.0.0.0/8, ::1) by address. Off: curl and scripts on the "
+        "server are not limited; clients behind a reverse proxy on it are known by X-Forwarded-For and are; site "
+        "keys are limited either way.",
+    )
     requests_per_minute: float = Field(
         600.0,
         ge=0,

@@ -66,6 +66,17 @@ def server_cache_dir(cache_root: Path, url: str, collection: str) -> Path:
     return Path(cache_root) / "chroma-cache" / f"{slug}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
+def is_index(folder: Path) -> bool:
+    """Whether `folder` holds an embedded index (Chroma's database file), as opposed to a missing, mistyped or
+    unrelated folder: commands that only read (ask, chat) refuse to open anything else, so they create nothing."""
+    return (Path(folder) / "chroma.sqlite3").is_file()
+
+
+def shown_path(folder: Path) -> str:
+    """A folder as the user recognises it in a message: absolute, whatever the working directory."""
+    return str(Path(folder).absolute())
+
+
 @dataclass
 class StoredArticle:
     versions: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # version -> chunks present
@@ -157,7 +168,7 @@ class NewsStore:
         if create:
             self.index_dir.mkdir(parents=True, exist_ok=True)
         elif not self.index_dir.is_dir():
-            raise IndexUnusable(f"no index at {self.index_dir}: build it with `newsbot ingest corpus/`")
+            raise IndexUnusable(f"no index at {shown_path(self.index_dir)}: build it with `newsbot ingest corpus/`")
         from .vector_check import check_vector_count, check_vector_index
 
         check_vector_index(self.index_dir)  # hnswlib loads damaged files unchecked: a crash or wrong answers

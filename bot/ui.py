@@ -18,7 +18,7 @@ from .feedback import FeedbackStore
 from .limits import ClientLimits
 from .settings import Settings
 from .ui_cards import excerpts, inert, render_chat_answer, render_notice, render_pending
-from .ui_timeline import TABLE_HEADERS, TABLE_TYPES, reported_when, timeline_figure, timeline_rows
+from .ui_timeline import TABLE_HEADERS, TABLE_TYPES, reported_when, timeline_figure, timeline_rows, timeline_status
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,22 @@ EXAMPLES = [
     "What did Taylor Swift say about Travis Kelce?",
 ]
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"])  # no web fonts: works offline
+# Page styles, shipped inside the app (a <style> in a hidden HTML element): a mounted app gets no `css=`.
+CSS = """
+#newsbot-style { display: none; }
+.nb-table .table-wrap, .nb-table .table-wrap * { font-family: var(--font) !important; }  /* not monospace */
+#newsbot-footer { text-align: center; font-size: var(--text-sm); opacity: .8; }
+@media (max-width: 640px) {
+  .gradio-container > .main { padding-left: 6px !important; padding-right: 6px !important; }
+  #newsbot-chat .message-row.bubble { margin-left: 0 !important; margin-right: 0 !important; max-width: 100% !important; }
+  #newsbot-chat .message-row.bubble.user-row { max-width: 90% !important; }
+  #newsbot-chat .message-row .message { padding-left: 6px !important; padding-right: 6px !important; }
+  #newsbot-chat .message-row .message .message { padding-left: 0 !important; padding-right: 0 !important; }
+  #newsbot-chat .bubble .icon-button-wrapper { margin-left: 0 !important; margin-right: 0 !important; }
+}
+"""
+# Gradio's own "Use via API" page documents its internal endpoints; the app's HTTP API has its docs at /docs.
+FOOTER = "Answers for your own code and your website: [HTTP API documentation](/docs)"
 
 
 def _text(value: str) -> str:
@@ -231,15 +247,8 @@ def _timeline_tab(bot: NewsBot, limits: ClientLimits) -> None:
             raise gr.Error("Type a title or a person, for example What Comes After Love.")
         checked_limit(limits, request)
         timeline = reported_when(bot, name)
-        if not len(timeline):
-            status = f"No article names “{inert(timeline.name)}”."
-        else:
-            status = f"**{len(timeline)} article(s)** name “{inert(timeline.name)}”"
-            if timeline.undated:
-                status += f"; {len(timeline.undated)} without a publication date are listed below the table"
-            status += "."
         return (
-            status,
+            timeline_status(timeline, inert(timeline.name)),
             timeline_figure(timeline),
             pd.DataFrame(timeline_rows(timeline.dated), columns=TABLE_HEADERS),
             gr.update(
@@ -257,9 +266,10 @@ def _timeline_tab(bot: NewsBot, limits: ClientLimits) -> None:
     table_style = {
         "headers": TABLE_HEADERS,
         "datatype": TABLE_TYPES,
-        "column_widths": ["10%", "14%", "26%", "8%", "42%"],
+        "column_widths": ["11%", "14%", "26%", "8%", "41%"],
         "interactive": False,
         "wrap": True,
+        "elem_classes": ["nb-table"],
     }
     table = gr.Dataframe(label="Articles by date", **table_style)
     undated = gr.Dataframe(label="Undated articles (not on the timeline)", visible=False, **table_style)
@@ -283,11 +293,13 @@ def build_app(bot: NewsBot, settings: Settings | None = None, limits: ClientLimi
             return str(error)
 
     with gr.Blocks(title="newsbot: ask the entertainment news") as app:
+        gr.HTML(f"<style>{CSS}</style>", elem_id="newsbot-style", container=False, padding=False)
         gr.Markdown(lambda: header(bot))
         with gr.Tabs():
             with gr.Tab("Ask", id="ask"):
                 _chat_tab(bot, limits)
             with gr.Tab("What was reported when", id="timeline"):
                 _timeline_tab(bot, limits)
+        gr.Markdown(FOOTER, elem_id="newsbot-footer")
         gr.api(ask, api_name="ask")
     return app

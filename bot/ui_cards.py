@@ -1,9 +1,10 @@
-"""An Answer as the chat message's HTML: the answer with clickable [n] markers, then one card per source
-(title linked, outlet, date, the quoted sentence highlighted in a short excerpt of its passage).
+"""An Answer as the chat message's HTML: the short answer on its own bold line, the supporting quotes under it
+(clickable [n] markers), then one card per source (title linked, outlet when known, date, the quoted
+sentence highlighted in a short excerpt of its passage).
 
 The Chatbot renders Markdown and HTML, so every piece of article or user text goes through `_text`: HTML
 escaped, Markdown and LaTeX characters turned into entities, line breaks flattened (a blank line would end
-the HTML block and let Markdown in). Styles are inline because a mounted app gets no custom CSS.
+the HTML block and let Markdown in). Styles are inline: the message carries its own look (the page's CSS is ui.CSS).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ _CONTEXT = 160  # characters of the passage shown on each side of a quote
 _CARD = "border:1px solid rgba(128,128,128,.35);border-radius:8px;padding:6px 10px;margin:6px 0"
 _MARK = "background:rgba(255,213,79,.55);color:inherit;padding:0 2px;border-radius:3px"
 _SMALL = "font-size:.85em;opacity:.75;margin-top:6px"
+_SHORT_STYLE = "font-weight:700;font-size:1.15em;line-height:1.35;margin:0 0 6px"
+_QUOTE_STYLE = "margin:0 0 4px"
 
 
 def _text(value: str) -> str:
@@ -122,6 +125,39 @@ def anchor_id(key: str, n: int) -> str:
     return f"nb-{key}-src-{n}"
 
 
+def short_answer(answer: Answer) -> tuple[str, list[str]]:
+    """(the short answer with its marker, or "" when there is none; the supporting quotes, one per item).
+
+    The extractive answerer sets `Answer.short_answer` and opens `answer` with it; other answers (an LLM's
+    prose, a refusal) have none and are one item."""
+    text = answer.answer.strip()
+    if answer.abstained or answer.backend != "extractive":
+        return "", [text] if text else []
+    short = answer.short_answer.strip()
+    if short and text.startswith(short):
+        text = text[len(short) :].lstrip(".").strip()
+    return short, _quote_items(text)
+
+
+def _quote_items(text: str) -> list[str]:
+    """The quotes of an extractive answer, each ending with its [n] marker (a break after each marker)."""
+    items, start = [], 0
+    for match in _MARKERS.finditer(text):
+        if match.end() < len(text) and text[match.end()].isspace() and not _MARKERS.match(text, match.end() + 1):
+            items.append(text[start : match.end()].strip())
+            start = match.end()
+    items.append(text[start:].strip())
+    return [item for item in items if item]
+
+
+def _answer_html(answer: Answer, numbers: set[int], key: str) -> str:
+    """The short answer as a bold line of its own, then the supporting quotes, one paragraph each."""
+    short, quotes = short_answer(answer)
+    parts = [f'<p class="nb-short" style="{_SHORT_STYLE}">{_answer_text(short, numbers, key)}</p>'] if short else []
+    parts += [f'<p class="nb-support" style="{_QUOTE_STYLE}">{_answer_text(q, numbers, key)}</p>' for q in quotes]
+    return "".join(parts)
+
+
 def _answer_text(text: str, numbers: set[int], key: str) -> str:
     """The answer, escaped, with each [n] of a known source turned into a link to that source's card."""
     pieces, position = [], 0
@@ -153,14 +189,14 @@ def _card(citation: Citation, found: list[Excerpt], key: str) -> str:
     title = _text(citation.title.strip()) or "Untitled"
     href = _href(citation.url)
     link = f'<a href="{href}" target="_blank" rel="noopener noreferrer">{title}</a>' if href else title
-    outlet = _text(citation.source.strip()) or "outlet unknown"
-    when = _text(citation.published.strip()) or "date unknown"
+    known = [_text(citation.source.strip()), _text(citation.published.strip()) or "date unknown"]
+    byline = " · ".join(part for part in known if part)  # an unknown outlet is left out, not named
     quote = _text((citation.quote or (citation.quotes[0].text if citation.quotes else "")).strip())
     context = "".join(f'<p style="margin:4px 0">{_excerpt_html(excerpt)}</p>' for excerpt in found)
     return (
         f'<details class="nb-source" style="{_CARD}">'
         f'<summary style="cursor:pointer"><strong>[{citation.n}]</strong> {link}'
-        f' <span class="nb-byline" style="opacity:.75">· {outlet} · {when}</span>'
+        f' <span class="nb-byline" style="opacity:.75">· {byline}</span>'
         f'<br><mark class="nb-quote" style="{_MARK}">{quote}</mark></summary>'
         f'<div id="{anchor_id(key, citation.n)}" class="nb-excerpt" style="margin-top:4px">'
         f'<div style="{_SMALL};margin-top:0">In its passage:</div>{context}</div>'
@@ -183,7 +219,7 @@ def render_chat_answer(answer: Answer, found: dict[int, list[Excerpt]] | None = 
     key = key or new_key()
     found = found or {}
     numbers = {citation.n for citation in answer.citations}
-    parts = [f'<div class="nb-answer">{_answer_text(answer.answer, numbers, key)}</div>']
+    parts = [f'<div class="nb-answer">{_answer_html(answer, numbers, key)}</div>']
     parts += [f'<div class="nb-meta" style="{_SMALL}">{_text(line)}</div>' for line in meta_lines(answer)]
     if answer.citations:
         cards = "".join(_card(c, found.get(c.n) or _quotes_alone(c), key) for c in answer.citations)

@@ -153,7 +153,7 @@ MAX_PLOTTED = 60
 
 def _label(report: Report, width: int = 48) -> str:
     title = report.title if len(report.title) <= width else report.title[: width - 1] + "…"
-    return f"{report.source or 'outlet unknown'}: {title}"
+    return f"{report.source}: {title}" if report.source else title  # an unknown outlet is left out
 
 
 def timeline_figure(timeline: Timeline) -> Figure | None:
@@ -189,6 +189,25 @@ def timeline_figure(timeline: Timeline) -> Figure | None:
     shown = f" (the first {MAX_PLOTTED})" if len(timeline.dated) > MAX_PLOTTED else ""
     axes.set_title(f"Articles naming “{timeline.name}”, by publication date{shown}", fontsize=10, loc="left")
     return figure
+
+
+def articles(count: int) -> str:
+    """ "1 article", "2 articles"."""
+    return f"{count} article" if count == 1 else f"{count} articles"
+
+
+def timeline_status(timeline: Timeline, name: str) -> str:
+    """The line above the plot (Markdown; `name` already made inert): how many articles name it, and how many
+    of them are undated."""
+    if not len(timeline):
+        return f"No article names “{name}”."
+    verb = "names" if len(timeline) == 1 else "name"
+    status = f"**{articles(len(timeline))}** {verb} “{name}”"
+    if timeline.undated:
+        undated = len(timeline.undated)
+        listed = "is listed" if undated == 1 else "are listed"
+        status += f"; {undated} without a publication date {listed} below the table"
+    return status + "."
 
 
 TABLE_HEADERS = ["date", "outlet", "title", "link", "best matching sentence"]

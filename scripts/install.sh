@@ -16,14 +16,27 @@ if [ -z "$python" ]; then
   exit 1
 fi
 
-[ -x .venv/bin/python ] || "$python" -m venv .venv
+first_time=""
+if [ ! -x .venv/bin/python ]; then
+  first_time=1
+  "$python" -m venv .venv
+fi
 stamp=".venv/.newsbot-installed-${extras:-base}"
 wanted="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
   exit 0
 fi
 
-echo "Installing newsbot into .venv (first time: about two minutes)..." >&2
+# Say what is happening: only a new .venv is a first install (it downloads every package, PyTorch included).
+if [ -n "$first_time" ]; then
+  echo "Installing newsbot into .venv (first time: this downloads every package and can take a few minutes)..." >&2
+elif [ -f "$stamp" ]; then
+  echo "Updating newsbot's packages in .venv (dependencies changed)..." >&2
+elif [ -n "$extras" ]; then
+  echo "Installing newsbot's extra packages ($extras) into .venv..." >&2
+else
+  echo "Installing newsbot's packages into .venv..." >&2
+fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 # torch first, pinned, so that pip takes the CPU wheel instead of pulling several GB of CUDA packages.
 .venv/bin/pip install --quiet "torch==2.13.0"

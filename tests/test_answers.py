@@ -100,6 +100,8 @@ def test_cli_json_has_the_documented_shape(corpus_bot, corpus_settings, capsys):
         "backend",
         "dropped",
         "notes",
+        "needs_clarification",
+        "short_answer",
     }
     assert printed["searched"] == printed["question"] and printed["backend"] == "extractive"
     citation = printed["citations"][0]

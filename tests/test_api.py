@@ -19,7 +19,7 @@ QUESTION = "Who is directing Romantic Anonymous?"
 # The documented `newsbot ask --json` shape (README).
 PUBLIC_FIELDS = {
     *("question", "answer", "abstained", "citations", "searched"),
-    *("understood", "backend", "dropped", "notes"),
+    *("understood", "backend", "dropped", "notes", "needs_clarification", "short_answer"),
 }
 
 
@@ -247,3 +247,24 @@ def test_preflight_only_for_listed_origins(client):
         refused = client.options(path, headers={"Origin": OTHER, **ask})
         assert refused.status_code == 403 and "access-control-allow-origin" not in refused.headers
         assert "http://127.0.0.1:8002" in refused.json()["error"]
+
+
+def test_a_follow_up_sent_without_its_history_gets_a_question_back(client):
+    alone = client.post("/api/ask", json={"question": "When does it come out?"}).json()
+    assert alone["needs_clarification"] is True and alone["citations"] == []
+    assert alone["answer"].startswith("Which film or show do you mean?")
+    history = [{"role": "user", "content": "Who stars in What Comes After Love?"}]
+    followed = client.post("/api/ask", json={"question": "When does it come out?", "history": history}).json()
+    assert followed["needs_clarification"] is False and followed["answer"].startswith("Sept. 27 [1].")
+
+
+def test_clients_on_this_machine_are_not_limited_by_address_unless_asked(corpus_bot, corpus_settings):
+    chosen = {"sites": {"demo": [ALLOWED]}, "rate_per_minute": 1, "burst": 1, "site_rate_per_minute": 1}
+    chosen |= {"site_burst": 1, "requests_per_minute": 1, "request_burst": 1}
+    for limit_loopback, expected in ((False, [404, 404, 404]), (True, [404, 429, 429])):
+        settings = corpus_settings.model_copy(update={**chosen, "rate_limit_loopback": limit_loopback})
+        app = create_app(settings, bot=corpus_bot, ui=False)
+        with TestClient(app, base_url=LOCAL, client=("127.0.0.1", 50000)) as local:
+            assert [local.get("/api/articles/id:x").status_code for _ in range(3)] == expected
+            keyed = [local.get("/api/articles/id:x", headers={"X-Newsbot-Site": "demo"}) for _ in range(2)]
+            assert keyed[-1].status_code == 429  # a site key is limited wherever its visitors are

@@ -6,7 +6,7 @@ import pytest
 
 from bot.chain import QuestionError
 from bot.cli import main
-from bot.conversation import HistoryError, Turn, parse_history, salient, standalone
+from bot.conversation import HistoryError, Turn, clarification, parse_history, salient, standalone
 from tests.conftest import SEED_2024
 
 FIRST = "Who stars in What Comes After Love?"
@@ -80,7 +80,8 @@ def test_the_same_follow_up_without_its_history_finds_something_else(corpus_bot)
     assert answer.searched == "Who stars in Romantic Anonymous?"
     assert answer.answer.startswith("Han Hyo-joo [1].") and answer.citations[0].article_id == SEED_2024
     alone = corpus_bot.ask("Who stars in it?")
-    assert alone.searched == "Who stars in it?" and not alone.answer.startswith("Han Hyo-joo")
+    assert alone.needs_clarification and alone.abstained and not alone.citations
+    assert alone.answer.startswith("Which film or show do you mean?")
 
 
 def test_history_errors_reach_the_caller(corpus_bot):
@@ -108,3 +109,49 @@ def test_batch_lines_carry_history_and_explain_shows_the_search(corpus_bot, corp
     args = ["ask", "When does it come out?", "--history", str(history), "--explain"]
     assert main([*args, "--index", str(corpus_settings.index)]) == 0
     assert "Searched for: When does What Comes After Love come out?" in capsys.readouterr().out
+
+
+THING = "Which film or show do you mean? Ask again with its title"
+PERSON = "Who do you mean? Ask again with their name"
+
+
+@pytest.mark.parametrize(
+    ("question", "reply"),
+    [
+        ("When does it come out?", THING),
+        ("when is its release date", THING),
+        ("Who's in it?", THING),
+        ("Who’s the director of it?", THING),
+        ("Who stars in that show?", THING),
+        ("What is this drama about?", THING),
+        ("Why did they cancel the tour?", THING),
+        ("What did he say?", PERSON),
+        ("How old is she?", PERSON),
+        # They stand on their own: a name, or a noun of their own that the pronoun refers to
+        ("When does What Comes After Love come out?", None),
+        ("Did Taylor Swift say she would tour?", None),
+        ("Which company said it would lay off workers?", None),
+        ("Who said he would resign?", None),
+        ("What country elected its first woman president this week?", None),
+        ("Which of these bands announced they were reuniting?", None),
+        ("Is it true that the festival was cancelled?", None),
+        ("Which country won the song contest?", None),
+    ],
+)
+def test_a_question_that_needs_an_earlier_one_is_recognised(question, reply):
+    found = clarification(question)
+    assert found is None if reply is None else found.startswith(reply), found
+
+
+def test_a_follow_up_without_its_conversation_gets_a_question_back(corpus_bot, corpus_settings, capsys):
+    answer = corpus_bot.ask("When does it come out?")
+    assert answer.needs_clarification and answer.abstained and not answer.citations and not answer.searched
+    assert answer.answer == (
+        "Which film or show do you mean? Ask again with its title, for example: “When does What Comes After "
+        "Love come out?”"
+    )
+    assert list(corpus_bot.stream("When does it come out?"))[-1] == answer
+    history = [{"role": "user", "content": FIRST}]
+    assert not corpus_bot.ask("When does it come out?", history=history).needs_clarification
+    assert main(["ask", "When does it come out?", "--json", "--index", str(corpus_settings.index)]) == 0
+    assert json.loads(capsys.readouterr().out)["needs_clarification"] is True

@@ -200,3 +200,30 @@ def test_index_built_with_another_model_is_refused(settings, embeddings, article
 
     with pytest.raises(IndexUnusable, match="was built with the embedding model 'some-other-model'"):
         ingest([article_dir], settings, embeddings, progress=False)
+
+
+def test_a_missing_path_is_reported_and_the_index_is_not_called_up_to_date(tmp_path, capsys):
+    missing = tmp_path / "nonexistent"
+    assert main(["ingest", str(missing), "--quiet", "--index", str(tmp_path / "index")]) == 1
+    out, err = capsys.readouterr()
+    assert f"error: {missing}: no such file or folder\n" in err
+    assert out.startswith("articles: 0 added, 0 updated, 0 unchanged, 0 removed, 1 failed;")
+    assert "up to date" not in out and "Nothing to embed" not in out
+
+
+def test_up_to_date_is_said_only_when_every_input_was_unchanged():
+    from bot.indexing import IngestSummary
+
+    up_to_date = "Nothing to embed: the index was already up to date."
+    assert str(IngestSummary(unchanged=14)).endswith("\n" + up_to_date)
+    for summary in (
+        IngestSummary(),  # nothing found at all
+        IngestSummary(failed=1),  # a missing path
+        IngestSummary(unchanged=14, failed=1),  # not every input made it into the index
+        IngestSummary(removed=1, unchanged=13),  # --prune changed the index
+    ):
+        assert up_to_date not in str(summary), summary
+    assert str(IngestSummary()).endswith(
+        "\nNo articles found in the given paths (`newsbot ingest --help` lists the formats read)."
+    )
+    assert str(IngestSummary(failed=1)).count("\n") == 0

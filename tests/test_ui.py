@@ -6,20 +6,29 @@ import csv
 import io
 import json
 import re
+import sys
 
 import gradio as gr
 import pytest
 
 from bot.answer import Answer, Citation, Quote
 from bot.api import create_app
-from bot.cli import main
+from bot.cli import _print_answer, main
 from bot.feedback import FeedbackStore
 from bot.limits import ClientLimits
 from bot.settings import Settings
-from bot.ui import Chat, build_app
+from bot.ui import FOOTER, Chat, build_app, render_answer
 from bot.ui_admin import admin_login, safe_name, save_uploads, token_ok
-from bot.ui_cards import Excerpt, excerpts, render_chat_answer
-from bot.ui_timeline import NameMatcher, reported_when, timeline_figure, timeline_rows
+from bot.ui_cards import Excerpt, excerpts, render_chat_answer, short_answer
+from bot.ui_timeline import (
+    NameMatcher,
+    Report,
+    Timeline,
+    reported_when,
+    timeline_figure,
+    timeline_rows,
+    timeline_status,
+)
 from tests.conftest import SEED_2023, SEED_2024
 
 HOSTILE_TEXT = "<script>alert(1)</script> <img src=x onerror=alert(2)> [click](javascript:alert(3)) **b** $$x$$"
@@ -72,8 +81,90 @@ def test_cards_and_citation_anchors():
         assert f'id="{target}"' in rendered
     assert "Not a source &#91;7&#93;" in rendered  # a number that is no source stays text
     assert '<a href="https://example.org/1" target="_blank" rel="noopener noreferrer">Title 1</a>' in rendered
-    assert "· Polygon · 2023-10-18" in rendered and "· outlet unknown · date unknown" in rendered
+    assert (
+        "· Polygon · 2023-10-18" in rendered
+        and '<span class="nb-byline" style="opacity:.75">· date unknown' in rendered
+    )
+    assert "outlet unknown" not in rendered  # an unknown outlet is left out, not named
     assert render_chat_answer(answer) != render_chat_answer(answer)  # ids never collide between two messages
+
+
+EXTRACTIVE = (
+    'Sakaguchi Kentaro and Lee Se-young [1]. "What Comes After Love," based on the popular novel, narrates the '
+    "story of Choi Hong (Lee Se-young) and Aoki Jungo (Kentaro Sakaguchi). [1] Earlier (2023-07-25): Newsen "
+    "reported that Lee Se-young and Sakaguchi Kentaro are in talks to star. [2]"
+)
+
+
+def test_the_short_answer_is_a_bold_line_above_the_quotes():
+    citations = [_citation(1, source="", published="2024"), _citation(2, source="", published="2023-07-25")]
+    answer = Answer(
+        question="Who stars in What Comes After Love?",
+        answer=EXTRACTIVE,
+        abstained=False,
+        citations=citations,
+        short_answer="Sakaguchi Kentaro and Lee Se-young [1]",
+    )
+    short, quotes = short_answer(answer)
+    assert short == "Sakaguchi Kentaro and Lee Se-young [1]"
+    assert quotes[0].startswith('"What Comes After Love,"') and quotes[0].endswith("Sakaguchi). [1]")
+    assert quotes[1].startswith("Earlier (2023-07-25): ") and len(quotes) == 2
+    rendered = render_chat_answer(answer, key="k")
+    lead = re.search(r'<p class="nb-short" style="([^"]*)">(.*?)</p>', rendered)
+    assert lead and "font-weight:700" in lead.group(1)
+    assert lead.group(2).startswith('Sakaguchi Kentaro and Lee Se-young <a href="#nb-k-src-1"')
+    assert rendered.index("nb-short") < rendered.index("nb-support") < rendered.index("nb-sources")
+    assert rendered.count('<p class="nb-support"') == 2  # each supporting quote on a line of its own
+
+    dated = answer.model_copy(
+        update={
+            "answer": "Sept. 27 [1]. It is slated to hit small screens on Sept. 27. [1]",
+            "short_answer": "Sept. 27 [1]",
+        }
+    )
+    assert short_answer(dated) == ("Sept. 27 [1]", ["It is slated to hit small screens on Sept. 27. [1]"])
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"answer": '"What Comes After Love," based on the novel, narrates a story. [1] Earlier (2023): More. [2]'},
+        {"answer": "They star in it [1]. Filming began in 2024 [2].", "backend": "openai"},  # an LLM's prose
+        {"answer": "They star in it [1]. Filming began in 2024 [2].", "backend": "openai", "short_answer": "They"},
+        {"answer": "I could not find an answer to that [1].", "abstained": True},
+        {"answer": "Lee Se-young [1]. More. [1]"},  # the answerer named no short answer: none is guessed
+    ],
+)
+def test_no_short_answer_is_made_up(update):
+    answer = Answer(question="q", answer="", abstained=False, citations=[_citation(1), _citation(2)]).model_copy(
+        update=update
+    )
+    assert short_answer(answer)[0] == ""
+    assert "nb-short" not in render_chat_answer(answer, key="k")
+
+
+def test_the_real_answer_leads_with_its_short_answer(corpus_bot):
+    answer = corpus_bot.ask("Who stars in What Comes After Love?")
+    short, quotes = short_answer(answer)
+    assert "Lee Se-young" in short and "Sakaguchi Kentaro" in short and short.endswith("[1]")
+    assert all(not quote.startswith(short) for quote in quotes) and len(quotes) >= 2
+
+
+def test_an_unknown_outlet_is_never_named(capsys):
+    answer = Answer(
+        question="q", answer="A [1]. B [2]", abstained=False, citations=[_citation(1, source=""), _citation(2)]
+    )
+    markdown = render_answer(answer)
+    assert "1. [Title 1](https://example.org/1) (2023-10-18)" in markdown and "(Polygon, 2023-10-18)" in markdown
+    _print_answer(answer, sys.stdout)
+    printed = capsys.readouterr().out
+    assert "[1] Title 1 (2023-10-18)" in printed and "[2] Title 2 (Polygon, 2023-10-18)" in printed
+    for shown in (markdown, printed, render_chat_answer(answer, key="k")):
+        assert "outlet unknown" not in shown
+
+
+def test_the_footer_leads_to_the_api_docs():
+    assert "](/docs)" in FOOTER  # the FastAPI app's OpenAPI page (tests/test_browser_ui.py follows the link)
 
 
 def test_searched_and_notes_are_shown_as_a_small_line():
@@ -184,8 +275,8 @@ def test_feedback_store_and_export_command(tmp_path, capsys):
     assert [row["vote"] for row in rows] == ["down", "up"] and rows[1]["answer"] == 'Because, "x"\nnewline [1].'
     assert json.loads(rows[0]["citations"]) == [{"n": 1, "title": "T"}]
 
-    assert main(["feedback", "export", "--index", str(tmp_path / "none")]) == 0
-    assert "No feedback yet" in capsys.readouterr().err and not (tmp_path / "none").exists()
+    assert main(["feedback", "export", "--index", str(tmp_path / "none")]) == 2
+    assert "no index at" in capsys.readouterr().err and not (tmp_path / "none").exists()
 
 
 # --- what was reported when --------------------------------------------------------------------------
@@ -204,8 +295,23 @@ def test_timeline_finds_both_seed_articles_by_either_title(corpus_bot, name):
     assert "What Comes After Love" in second.sentence
     figure = timeline_figure(timeline)
     assert figure is not None and len(figure.axes[0].get_yticklabels()) == 2
+    labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]  # the seeds have no outlet
+    assert labels[0].startswith("Lee Se-young and Sakaguchi Kentaro") and not any("unknown" in x for x in labels)
     rows = timeline_rows(timeline.dated)
     assert [row[0] for row in rows] == ["2023-07-25", "2024"] and rows[0][1] == "—" and rows[0][3] == ""
+
+
+def test_timeline_status_counts_in_words():
+    report = Report("a", "T", "", "", "2024", "s")
+    one, two = Timeline("X", dated=[report]), Timeline("X", dated=[report, report], undated=[report])
+    assert timeline_status(one, "X") == "**1 article** names “X”."
+    assert timeline_status(two, "X") == (
+        "**3 articles** name “X”; 1 without a publication date is listed below the table."
+    )
+    two.undated.append(report)
+    assert "; 2 without a publication date are listed" in timeline_status(two, "X")
+    assert timeline_status(Timeline("X"), "X") == "No article names “X”."
+    assert "(s)" not in timeline_status(one, "X") + timeline_status(two, "X")
 
 
 def test_timeline_of_a_person_and_of_nothing(corpus_bot):

@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from langchain_core.documents import Document
 
@@ -68,6 +69,15 @@ _CORROBORATION_MARGIN = 0.4  # another article's sentence this close is quoted b
 _MORE_MARGIN = 0.1  # another sentence of the same articles this close is quoted too
 _VOTE_TEMPERATURE = 0.05  # how fast a sentence's vote for the short answer fades with its score
 
+# With NEWSBOT_READER=trained, the trained reader (bot/answer/reader.py) reads the best _READ_CANDIDATES sentences
+# by the cheap evidence (instead of _EMBEDDED_CANDIDATES), and a sentence's score becomes
+#   READER_BLEND["features"] x (the weighted sum above) + READER_BLEND["reader"] x (the reader's logit).
+# {"features": 1.0, "reader": w} adds the reader as one more, strong piece of evidence; {"features": 0.0,
+# "reader": s} replaces the hand-weighted score by the reader's (s scales its logits to the margins above).
+# scripts/train_reader.py reports both kinds on its validation questions. Provisional until a model ships.
+READER_BLEND: dict[str, float] = {"features": 1.0, "reader": 0.2}
+_READ_CANDIDATES = 48
+
 
 @dataclass
 class _Candidate:
@@ -79,9 +89,12 @@ class _Candidate:
     rank: int = 0  # of its chunk among the retrieved ones
     features: dict[str, float] = field(default_factory=dict)
     score: float = 0.0
+    reader: float | None = None  # the trained reader's logit, when it read this sentence
 
     def rescore(self) -> None:
         self.score = sum(SENTENCE_WEIGHTS[name] * value for name, value in self.features.items())
+        if self.reader is not None:
+            self.score = READER_BLEND["features"] * self.score + READER_BLEND["reader"] * self.reader
 
 
 def answer_kind(question: str) -> str:
@@ -185,9 +198,24 @@ def _recency(documents: list[Document]) -> dict[str, float]:
 class ExtractiveAnswerer:
     """Scores every sentence of the retrieved chunks by meaning, shared words and answer type."""
 
-    def __init__(self, embeddings: LocalEmbeddings, min_relevance: float = 0.3):
+    def __init__(
+        self,
+        embeddings: LocalEmbeddings,
+        min_relevance: float = 0.3,
+        reader: str = "features",
+        reader_model: Path | None = None,
+    ):
+        """`reader`: "features" (the hand-weighted evidence alone) or "trained" (the reader model in
+        `reader_model`, default bot/answer/reader.py's model_dir(), loaded now: a missing file fails here)."""
         self.embeddings = embeddings
         self.min_relevance = min_relevance
+        if reader not in ("features", "trained"):
+            raise ValueError(f"unknown reader {reader!r}: use features or trained")
+        self.reader = None
+        if reader == "trained":
+            from . import reader as reader_module
+
+            self.reader = reader_module.load(reader_model)
 
     def __call__(self, question: str, documents: list[Document], history: object = None) -> Answer:
         """`history` is accepted for the answerers' common signature; the question already stands alone."""
@@ -250,12 +278,14 @@ class ExtractiveAnswerer:
             }
             candidate.rescore()
         candidates.sort(key=lambda c: c.score, reverse=True)
-        limit = len(candidates) if everything else _EMBEDDED_CANDIDATES
+        limit = len(candidates) if everything else _READ_CANDIDATES if self.reader else _EMBEDDED_CANDIDATES
         candidates, cheap = candidates[:limit], candidates[limit:]
         vectors = self.embeddings.encode([question] + [c.text for c in candidates])
         for candidate, similarity in zip(candidates, vectors[1:] @ vectors[0], strict=True):
             candidate.features["meaning"] = float(similarity)
             candidate.rescore()
+        if self.reader is not None:
+            self._read(question, candidates)
         candidates.sort(key=lambda c: c.score, reverse=True)
         # A sentence that names a person, date, number... of the kind asked for is likelier to hold the answer.
         top = candidates if everything else candidates[:_TYPED_SENTENCES]
@@ -265,6 +295,18 @@ class ExtractiveAnswerer:
             candidate.rescore()
         candidates.sort(key=lambda c: c.score, reverse=True)
         return candidates, cheap
+
+    def _read(self, question: str, candidates: list[_Candidate]) -> None:
+        """The trained reader's logit for each candidate, blended into its score (READER_BLEND)."""
+        from .reader import Passage
+
+        passages = [
+            Passage(c.text, c.document.metadata.get("title", ""), c.document.metadata.get("published", ""), c.context)
+            for c in candidates
+        ]
+        for candidate, logit in zip(candidates, self.reader.score(question, passages), strict=True):
+            candidate.reader = logit
+            candidate.rescore()
 
     def _side_by_side(
         self,
@@ -401,13 +443,14 @@ class ExtractiveAnswerer:
                 numbers[article_id] = len(numbers) + 1
                 citations[article_id] = Citation.of(numbers[article_id], meta, candidate.text)
             citations[article_id].quotes.append(Quote(text=candidate.text, start=candidate.start, end=candidate.end))
-        parts = []
+        parts, short_answer = [], ""
         if direct:
             names = direct[1]
             short = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
             # cite the first (newest) quote that says it, else the sentence it was found in
             saying = [c for c in chosen if entities.mentions(c.text, names[0])] or [direct[0]]
-            parts.append(f"{short} [{numbers[saying[0].document.metadata['article_id']]}].")
+            short_answer = f"{short} [{numbers[saying[0].document.metadata['article_id']]}]"
+            parts.append(f"{short_answer}.")
         newest = max((d for d in dates if d), default="")
         for candidate in chosen:
             meta = candidate.document.metadata
@@ -422,4 +465,5 @@ class ExtractiveAnswerer:
             abstained=False,
             citations=list(citations.values()),
             retrieved=retrieved,
+            short_answer=short_answer,
         )

@@ -66,6 +66,8 @@ class Answer(BaseModel):
     backend: str = "extractive"  # which answerer wrote `answer` ("extractive", or the LLM setting)
     dropped: list[str] = Field(default_factory=list)  # LLM sentences removed: their citation did not hold up
     notes: list[str] = Field(default_factory=list)  # what the user should know (e.g. "LLM unreachable: ...")
+    needs_clarification: bool = False  # `answer` asks which film, show or person the question means
+    short_answer: str = ""  # the name, date or number that `answer` opens with, with its [n] marker ("" if none)
 
     def public(self) -> dict:
         """The documented `--json` shape."""
@@ -80,5 +82,7 @@ class Answer(BaseModel):
                 "backend",
                 "dropped",
                 "notes",
+                "needs_clarification",
+                "short_answer",
             }
         )

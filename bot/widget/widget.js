@@ -44,6 +44,7 @@
     .user { align-self: flex-end; background: #e3ecf8; }
     .bot { align-self: flex-start; background: #f3f3f3; }
     .error { background: #fdecea; color: #8a1c12; }
+    .short { font-weight: 700; font-size: 15px; margin-bottom: 4px; }
     .sources-label { margin-top: 8px; font-weight: 600; white-space: normal; }
     .sources { margin: 4px 0 0; padding-left: 22px; white-space: normal; }
     .sources li { margin: 4px 0; }
@@ -133,9 +134,22 @@
     box.removeAttribute("aria-busy");
   }
 
+  // The built-in answerer opens its answer with a short one (a name, date or number) and names it in
+  // `short_answer`: it gets a bold line of its own, the supporting quotes follow.
+  function splitShort(answer) {
+    const text = String(answer.answer || "").trim();
+    const short = String(answer.short_answer || "").trim();
+    if (answer.abstained || !short || !text.startsWith(short)) return ["", text];
+    return [short, text.slice(short.length).replace(/^\.\s*/, "").trim()];
+  }
+
   function showAnswer(box, answer) {
     box.textContent = "";
-    box.appendChild(el("div", "text", answer.answer));
+    const [short, rest] = splitShort(answer);
+    const text = el("div", "text");
+    if (short) text.appendChild(el("div", "short", short));
+    if (rest) text.appendChild(el("div", "", rest));
+    box.appendChild(text);
     const citations = Array.isArray(answer.citations) ? answer.citations : [];
     if (!citations.length) return;
     box.appendChild(el("div", "sources-label", "Sources"));
@@ -154,7 +168,7 @@
       } else {
         heading = el("span", "title", title);
       }
-      const details = [citation.source || "outlet unknown", citation.published || "date unknown"].join(", ");
+      const details = [citation.source, citation.published || "date unknown"].filter(Boolean).join(", ");
       item.append(heading, el("span", "meta", " (" + details + ")"));
       if (citation.quote) item.appendChild(el("q", "quote", String(citation.quote).trim()));
       list.appendChild(item);

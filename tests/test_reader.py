@@ -1,0 +1,117 @@
+"""The trained reader (issue 16): scripts/train_reader.py trains and exports one end to end on a tiny sample, the
+loader reads it or names the file it lacks, and the answerer wired to it still answers with citations."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.answer import reader
+from bot.answer.extractive import ExtractiveAnswerer
+from bot.chain import NewsBot
+from bot.embedding import bundled_model_path
+from bot.settings import Settings
+from tests.conftest import ROOT, SHARED
+
+TRAINING_DATA = SHARED / "datasets" / "realtimeqa-train"
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """A reader trained for 3 steps on 20 training questions (5 validation ones), as the recipe builds it."""
+    if not (TRAINING_DATA / "questions.jsonl").is_file():
+        pytest.skip(f"no training data at {TRAINING_DATA}")
+    out = tmp_path_factory.mktemp("reader") / "model"
+    command = [
+        sys.executable,
+        str(ROOT / "scripts" / "train_reader.py"),
+        *("--limit-questions", "20", "--max-steps", "3", "--no-baselines", "--out", str(out)),
+    ]
+    environment = {**os.environ, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=environment)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "validation:" in done.stdout
+    return out
+
+
+def test_the_training_script_writes_a_small_int8_model_with_its_tokenizer(tiny_model):
+    for name in (reader.MODEL_FILE, reader.TOKENIZER_FILE, reader.CONFIG_FILE, "validation.json"):
+        assert (tiny_model / name).is_file(), name
+    assert sum(f.stat().st_size for f in tiny_model.iterdir()) < 30_000_000
+    config = json.loads((tiny_model / reader.CONFIG_FILE).read_text())
+    assert config["input_format"] == reader.INPUT_FORMAT and config["steps"] == 3
+    figures = json.loads((tiny_model / "validation.json").read_text())["top-1 holds a gold answer (validation)"]
+    assert all(0.0 <= value <= 1.0 for value in figures.values())
+
+
+def test_the_reader_gives_one_finite_score_per_candidate(tiny_model):
+    candidates = [
+        reader.Passage(
+            "Sakaguchi Kentaro and Lee Se-young star in the drama.", "A new romance drama", "2024-09-01", "It is new."
+        ),
+        reader.Passage("The weather was fine on Tuesday.", "Weather", ""),
+        "A bare sentence, with no title or date.",
+    ]
+    scores = reader.score("Who stars in the drama?", candidates, tiny_model)
+    assert len(scores) == 3 and all(math.isfinite(s) for s in scores)
+    assert reader.load(tiny_model) is reader.load(tiny_model)  # loaded once per process
+    assert reader.score("Who?", [], tiny_model) == []
+    # one candidate at a time: a candidate's score does not depend on the others
+    assert reader.score("Who stars in the drama?", candidates[:1], tiny_model)[0] == pytest.approx(scores[0])
+
+
+def test_a_missing_model_file_is_named(tmp_path):
+    with pytest.raises(
+        reader.ReaderModelError, match=re.escape(f"reader model file missing: {tmp_path / reader.MODEL_FILE}")
+    ):
+        reader.Reader(tmp_path)
+    with pytest.raises(reader.ReaderModelError, match="reader model file missing"):
+        ExtractiveAnswerer(embeddings=None, reader="trained", reader_model=tmp_path / "nowhere")
+
+
+def test_a_damaged_model_file_is_named(tmp_path):
+    shutil.copyfile(bundled_model_path() / "tokenizer.json", tmp_path / reader.TOKENIZER_FILE)
+    (tmp_path / reader.CONFIG_FILE).write_text(json.dumps({"input_format": reader.INPUT_FORMAT}))
+    (tmp_path / reader.MODEL_FILE).write_bytes(b"not an onnx graph")
+    with pytest.raises(
+        reader.ReaderModelError, match=re.escape(f"reader model file unreadable: {tmp_path / reader.MODEL_FILE}")
+    ):
+        reader.Reader(tmp_path)
+    (tmp_path / reader.CONFIG_FILE).write_text(json.dumps({"input_format": "something older"}))
+    with pytest.raises(reader.ReaderModelError, match="train the reader again"):
+        reader.Reader(tmp_path)
+
+
+def test_the_model_folder_is_the_package_one_unless_the_environment_names_another(monkeypatch, tmp_path):
+    monkeypatch.delenv(reader.ENVIRONMENT, raising=False)
+    assert reader.model_dir() == reader.MODEL_DIR
+    monkeypatch.setenv(reader.ENVIRONMENT, str(tmp_path))
+    assert reader.model_dir() == tmp_path
+
+
+def test_the_default_answerer_does_not_load_the_reader():
+    assert Settings.model_fields["reader"].default == "features"
+    assert ExtractiveAnswerer(embeddings=None).reader is None
+    with pytest.raises(ValueError, match="unknown reader"):
+        ExtractiveAnswerer(embeddings=None, reader="llm")
+
+
+def test_with_the_trained_reader_the_bot_still_answers_and_cites(tiny_model, corpus_bot, corpus_settings, monkeypatch):
+    monkeypatch.setenv(reader.ENVIRONMENT, str(tiny_model))
+    settings = corpus_settings.model_copy(update={"reader": "trained"})
+    bot = NewsBot(settings, embeddings=corpus_bot.embeddings)
+    assert bot.answerer.reader is not None
+    answer = bot.ask("Who stars in What Comes After Love?")
+    assert not answer.abstained and answer.citations
+    for citation in answer.citations:
+        assert f"[{citation.n}]" in answer.answer
+        for quote in citation.quotes:
+            assert quote.text.strip() in answer.answer
