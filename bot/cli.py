@@ -125,7 +125,10 @@ def _print_answer(answer, out: TextIO, explain: bool = False) -> None:
         out.write("\n")
     for note in answer.notes:
         out.write(f"Note: {note}\n")
-    out.write(answer.answer + "\n")
+    text, short = answer.answer, answer.short_answer
+    if short and text.startswith(short):  # the short answer on a line of its own, as the chat shows it
+        text = f"{short}\n{text[len(short) :].lstrip('.').strip()}"
+    out.write(text + "\n")
     if answer.citations:
         out.write("\nSources:\n")
     for citation in answer.citations:
