@@ -25,6 +25,7 @@ _ROLE_SYNONYMS = {
     "helm": "direct",
     "filmmak": "direct",
     "cast": "star",
+    "play": "star",
     "premier": "releas",
     "debut": "releas",
     "air": "releas",
@@ -32,6 +33,13 @@ _ROLE_SYNONYMS = {
     "pen": "write",
     "author": "write",
     "novelist": "write",
+    "wrote": "write",
+    "written": "write",
+    "won": "win",
+    "winner": "win",
+    "chairman": "chair",
+    "chairwoman": "chair",
+    "chairperson": "chair",
 }
 _stemmer = Stemmer.Stemmer("english")
 
@@ -45,14 +53,31 @@ def stem(word: str) -> str:
     return _ROLE_SYNONYMS.get(stemmed, stemmed)
 
 
+def is_stopword(word: str) -> bool:
+    """A stopword however a fan types it: "Who's", "it’s", "What's" are "who", "it", "what"."""
+    plain = word.lower().replace("’", "'")
+    return plain in STOPWORDS or plain.removesuffix("'s") in STOPWORDS or plain.removesuffix("'re") in STOPWORDS
+
+
 def terms(text: str) -> set[str]:
     """Stemmed content words of a text."""
-    return {stem(w) for w in WORD.findall(text) if w.lower() not in STOPWORDS}
+    return {stem(w) for w in WORD.findall(text) if not is_stopword(w)}
 
 
 def question_terms(question: str) -> tuple[set[str], set[str]]:
-    """(content terms, terms from capitalised words: names and titles) of a question."""
+    """(content terms, terms from capitalised words: names and titles) of a question. The first word counts
+    as a name when a title goes on after it ("Harbor of Glass's director?"): otherwise it is capitalised only
+    because it starts the question."""
     words = WORD.findall(question)
-    content = {stem(w) for w in words if w.lower() not in STOPWORDS and len(w) > 1}
-    names = {stem(w) for i, w in enumerate(words) if i > 0 and w[0].isupper() and w.lower() not in STOPWORDS}
+    content = {stem(w) for w in words if not is_stopword(w) and len(w) > 1}
+
+    def title_goes_on(i: int) -> bool:
+        following = words[i + 1 : i + 3]
+        return bool(following) and (
+            following[0][0].isupper() or (following[0].lower() in ("of", "the") and following[-1][0].isupper())
+        )
+
+    names = {
+        stem(w) for i, w in enumerate(words) if w[0].isupper() and not is_stopword(w) and (i > 0 or title_goes_on(i))
+    }
     return content, names

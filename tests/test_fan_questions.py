@@ -15,44 +15,25 @@ from bot.eval.fan import FAN_ARTICLES, ask, judge, load_questions
 from bot.indexing import ingest
 from bot.settings import Settings
 
-# What the answerer cannot do yet (issue 17), row by row.
-WRONG_KIND_OR_ROLE = {  # a name of the right type, but not the one the question's verb or role asks for
-    "who-is-director-contraction",
-    "director-possessive",
-    "who-directed-harbor",
-    "who-wrote-harbor",
-    "who-won-aurora",
-    "qualified-best-actress",
-    "qualified-bandleader",
-    "qualified-head-of-drama",
-    "qualified-jury-chair",
-    "qualified-halvard-boss",
-    "when-harbor-filming",
-    "when-throne-last-episode",
-    "when-tour-tickets",
-    "film-emil-sand",
+# What the answerer cannot do yet, row by row: what the small entity recogniser misreads, and what needs a reader
+# of the sentence rather than rules (issue 16's trained reader is where these belong).
+MISREAD_NAMES = {  # the recogniser does not tag the answer as the kind asked for
+    "who-won-aurora",  # "sung by Ines Calder": tagged as a product
+    "qualified-best-actress",  # "the Velorian actress Nadia Fontaine": not tagged as a person
+    "song-aurora",  # "the ballad Northern Light": tagged as an organisation
+    "film-emil-sand",  # "the boxing drama Second Round": not tagged as a title
+    "country-hosted-aurora",  # "the hosts, Morland": the winner's demonym in the better-ranked sentence wins
+    "follow-actress-film",  # follows the best-actress row's wrong answer: "it" becomes Emil Sand's prize
+    "decoy-lantern-successor",  # "its own app, Crestline Plus": tagged as a person, beside "host"
+}
+NEEDS_READING = {  # the sentence that says it ranks below one that does not
+    "when-harbor-filming",  # "Filming began in the first quarter of 2024" ranks below the premiere date
+    "when-throne-last-episode",  # April 3, 2025 leads, but the older December 12 keeps it from being sure
+    "when-tour-tickets",  # July 12 leads, but the tour's dates in the sentence before keep it from being sure
     "film-box-office",  # the sequel's title, from the newer article
-    "song-aurora",
-    "follow-actress-film",
-    "follow-tidewater-director",
+    "follow-tidewater-director",  # "The series is directed by Oona Velasquez" is not among the sentences read
 }
-WHERE_TO_WATCH = {"watch-lantern-stream", "watch-tidewater-channel"}  # a place instead of a platform or channel
-WHICH_COUNTRY = {  # demonyms ("Velorians", "a Kastian filmmaker") do not yet point to their country
-    "country-won-aurora",
-    "country-hosted-aurora",
-    "country-wierzba",
-    "country-weight-of-rivers",
-}
-NOT_STATED = {  # a lookalike question gets the nearest name of the right type instead of "the articles don't say"
-    "decoy-harbor-composer",
-    "decoy-lantern-successor",
-    "decoy-copper-bells-gross",
-    "decoy-pale-hours-director",
-    "decoy-quiet-orchard-cast",
-    "decoy-unknown-show",
-    "decoy-album-title",
-}
-FAILING_TODAY = WRONG_KIND_OR_ROLE | WHERE_TO_WATCH | WHICH_COUNTRY | NOT_STATED
+FAILING_TODAY = MISREAD_NAMES | NEEDS_READING
 ROWS = load_questions()
 
 
@@ -75,7 +56,7 @@ def fan_bot(tmp_path_factory, embeddings) -> NewsBot:
 @pytest.mark.parametrize(
     "row",
     [
-        pytest.param(row, id=row.id, marks=pytest.mark.xfail(strict=True, reason="issue 17"))
+        pytest.param(row, id=row.id, marks=pytest.mark.xfail(strict=True, reason="known wrong answer"))
         if row.id in FAILING_TODAY
         else pytest.param(row, id=row.id)
         for row in ROWS

@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 from langchain_core.documents import Document
 
+from bot import terms
 from bot.answer import entities, extractive
 from bot.answer.extractive import ExtractiveAnswerer
 from tests.conftest import SEED_2023, SEED_2024
@@ -19,7 +20,10 @@ from tests.conftest import SEED_2023, SEED_2024
         ("How many episodes does the series have?", entities.NUMBER),
         ("Where was it filmed?", entities.PLACE),
         ("He is a valued member of which team?", entities.ORG),
-        ("Which streaming service will air the drama?", entities.ORG),
+        ("Which streaming service will air the drama?", entities.WATCH),
+        ("Where can I stream The Late Lantern?", entities.WATCH),
+        ("Harbor of Glass's director?", entities.PERSON),
+        ("Director of Harbor of Glass?", entities.PERSON),
         ("Which country sent tanks?", entities.PLACE),
         ("Which film won Best Picture?", entities.WORK),
         ("Why did the show end?", frozenset()),
@@ -29,6 +33,63 @@ from tests.conftest import SEED_2023, SEED_2024
 )
 def test_the_kind_of_answer_is_read_from_the_question(question, labels):
     assert entities.expected_labels(question) == labels
+
+
+@pytest.mark.parametrize(
+    ("demonym", "country"),
+    [
+        ("Velorians", "Veloria"),  # named in the retrieved sentences
+        ("Morlander", "Morland"),
+        ("South Korean", "South Korea"),
+        ("Kastian", "Kastia"),  # not named anywhere: read by its ending
+        ("Norwegians", "Norway"),  # irregular
+        ("Swiss", "Switzerland"),
+        ("Blorpish", None),  # no ending to read
+    ],
+)
+def test_a_demonym_points_to_its_country(demonym, country):
+    assert entities.country_of(demonym, ["Port Ardent", "Veloria", "Morland", "South Korea"]) == country
+
+
+@pytest.mark.parametrize(
+    ("sentence", "platforms"),
+    [
+        ("Tidewater will air on the Velorian channel VTV1 and stream on Lumen outside Veloria.", ["VTV1", "Lumen"]),
+        ("It will be available to stream on its own app, Crestline Plus.", ["Crestline Plus"]),
+        ("The streaming service Lumen has ordered the series.", ["Lumen"]),
+        ("It aired on Sunday, February 2, on VTV1.", ["VTV1"]),
+    ],
+)
+def test_where_a_show_is_watched_is_what_follows_on(sentence, platforms):
+    assert entities.platforms_in(sentence) == platforms
+
+
+def test_the_way_a_fan_types_does_not_change_what_the_question_names():
+    typed = [
+        "Who's the director of Harbor of Glass?",
+        "Who is the director of Harbor of Glass?",
+        "Harbor of Glass's director?",
+    ]
+    assert {frozenset(terms.question_terms(q)[0]) for q in typed} == {frozenset({"direct", "harbor", "glass"})}
+    assert {frozenset(terms.question_terms(q)[1]) for q in typed} == {frozenset({"harbor", "glass"})}
+    assert terms.question_terms("Netflix said what?")[1] == set()  # a first word alone is just capitalised
+
+
+@pytest.mark.parametrize(
+    ("question", "opening"),
+    [
+        (
+            "Who composed the music for Harbor of Glass?",
+            "The articles don't name who composed the music for Harbor of Glass",
+        ),
+        ("What is the title of the Ravel Twins' new album?", "The articles don't name the title"),
+        ("Which streaming service carries Tidewater?", "The articles don't name the streaming service"),
+        ("How much did Copper Bells make at the box office?", "The articles don't name the figure"),
+        ("When did filming start?", "The articles don't name the date"),
+    ],
+)
+def test_an_answer_the_articles_do_not_give_says_what_is_missing(question, opening):
+    assert extractive.not_named(question) == opening
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ PERSON = frozenset({"PERSON"})
 ORG = frozenset({"ORG"})
 PLACE = frozenset({"GPE", "LOC", "FAC"})
 WORK = frozenset({"WORK_OF_ART"})
+WATCH = frozenset({"ORG", "PRODUCT"})  # where to watch: a service, a channel ("VTV1" reads as a product)
 WHEN = frozenset({"DATE", "TIME"})
 NUMBER = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 
@@ -33,11 +34,12 @@ _HEAD_NOUNS: dict[frozenset[str], str] = {
     "princess pope member official judge senator governor minister chancellor premier mayor quarterback "
     "producer filmmaker model designer chef billionaire executive candidate lawmaker journalist anchor "
     "youtuber influencer composer dancer driver pitcher golfer boxer wrestler figure republican democrat activist "
-    "lawyer scientist astronaut songwriter",
-    ORG: "team company network studio brand band group organization organisation party agency club university "
-    "college school streamer service platform airline retailer bank firm label league channel newspaper "
+    "lawyer scientist astronaut songwriter cast",
+    WATCH: "channel network streamer service platform app broadcaster",
+    ORG: "team company studio brand band group organization organisation party agency club university "
+    "college school airline retailer bank firm label league newspaper "
     "outlet publication automaker carmaker chain franchise startup conglomerate manufacturer giant "
-    "broadcaster magazine company's",
+    "magazine company's",
     PLACE: "country state city nation region island town capital province county continent place location "
     "venue stadium airport park village neighborhood territory border sea ocean river mountain",
     WORK: "film movie show series drama song album book novel game play musical documentary single title "
@@ -46,7 +48,33 @@ _HEAD_NOUNS: dict[frozenset[str], str] = {
     NUMBER: "number amount percentage share age total price",
 }
 _HEAD: dict[str, frozenset[str]] = {word: labels for labels, words in _HEAD_NOUNS.items() for word in words.split()}
-_WHICH = re.compile(r"\b(?:which|what)((?:\s+[\w'’-]+){1,3})", re.I)  # "which streaming service"
+_WHICH = re.compile(r"\b(?:which|what)((?:\s+[\w'’-]+){1,3})", re.I)  # "which streaming service", "what is the title"
+
+
+_WHERE_TO_WATCH = re.compile(r"\bwhere\b.*\b(?:watch|stream|see|air|broadcast|listen)(?:s|ed|ing)?\b")
+
+
+# "released on Lumen", "air on the Velorian channel VTV1", "on its own app, Crestline Plus", "the streaming
+# service Lumen": where a show is
+# watched is what follows "on" (the recogniser tags such names as anything from a person to a town)
+_ON_PLATFORM = re.compile(
+    r"(?:\b(?:on|via|through)\s+(?:the\s+|its\s+|their\s+)?(?:(?:[\w-]+\s+){0,2}(?:channel|app|service|platform|"
+    r"network|streamer|broadcaster)\s*,?\s+)?|\b(?:channel|app|service|platform|network|streamer|broadcaster)\s*,?\s+)"
+    r"([A-Z][\w+]*(?:\s+(?:[A-Z0-9][\w+]*|\+))*)"
+)
+_NOT_A_PLATFORM = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july august "  # noqa: SIM905
+    "september october november december christmas stage".split()
+)
+
+
+def platforms_in(sentence: str) -> list[str]:
+    """The names a sentence says something is shown on ("on Lumen", "on the channel VTV1")."""
+    return [
+        match.group(1)
+        for match in _ON_PLATFORM.finditer(sentence)
+        if match.group(1).split()[0].lower() not in _NOT_A_PLATFORM
+    ]
 
 
 def expected_labels(question: str) -> frozenset[str]:
@@ -57,10 +85,16 @@ def expected_labels(question: str) -> frozenset[str]:
             for part in (word, *word.split("-")):  # "singer-songwriter"
                 if part in _HEAD:
                     return _HEAD[part]
+    if _WHERE_TO_WATCH.search(q):  # a platform or a channel, not a town
+        return WATCH
     opening = re.search(
         r"\b(who|whom|whose|when|where|how (?:many|much|old|long|tall)|what (?:date|day|time|year|month))\b", q
     )
-    if not opening:
+    if not opening:  # a noun for a question: "Harbor of Glass's director?", "director of Harbor of Glass?"
+        for pattern in (r"(?:'s|’s)\s+([\w-]+)\W*$", r"^\W*(?:the\s+)?([\w-]+)\s+(?:of|for)\b"):
+            noun = re.search(pattern, q)
+            if noun and noun.group(1) in _HEAD:
+                return _HEAD[noun.group(1)]
         return frozenset()
     word = opening.group(1)
     if word in ("who", "whom", "whose"):
@@ -72,8 +106,21 @@ def expected_labels(question: str) -> frozenset[str]:
     return WHEN | (NUMBER if word == "how long" else frozenset())
 
 
+def asked_thing(question: str) -> str:
+    """The words naming what a which/what question asks for ("streaming service" in "Which streaming service
+    carries ...", "title" in "What is the title of ..."); "" when it names none."""
+    for match in _WHICH.finditer(question):
+        words = match.group(1).split()
+        for at, word in enumerate(words):
+            if word.lower() in _HEAD:
+                return " ".join(w for w in words[: at + 1] if w.lower() not in STOPWORDS).lower()
+    return ""
+
+
 _MIN_SUPPORT = 2  # sentences naming the short answer, or ...
 _MIN_SHARE = 0.5  # ... its share of the votes of all candidates, for it to be said first
+_BYSTANDER = 0.1  # ... and how much less a name counts in a sentence that does not say it at all
+_ROLE_PULL = 2.0  # how much more a name standing next to what the question asks about ("directed by X") counts
 
 
 @lru_cache(maxsize=1)
@@ -103,6 +150,8 @@ def answers_in(question: str, sentences: list[str], labels: frozenset[str]) -> l
     if not labels:
         return [False] * len(sentences)
     asked = {stem(w) for w in WORD.findall(question) if w.lower() not in STOPWORDS}
+    if "GPE" in labels and asks_for_country(question):  # "a Kastian filmmaker" says where he is from
+        labels = frozenset({"GPE", "NORP"})
     result = []
     for found in _tag(sentences):
         hit = False
@@ -127,21 +176,111 @@ class Candidate:
     text: str
     label: str
     score: float = 0.0
+    support: float = 0.0  # the same votes before bystanders are discounted: how sure the sentences are
     sentences: list[int] = field(default_factory=list)  # indexes of the supporting sentences
 
 
+# "which country" is answered by a demonym as often as by the country's name ("Norwegians celebrated their
+# country's first win", "a Kastian filmmaker"). Regular demonyms are read by their ending; these are not.
+_IRREGULAR_DEMONYMS = {
+    "american": "United States",
+    "argentine": "Argentina",
+    "brazilian": "Brazil",
+    "british": "United Kingdom",
+    "canadian": "Canada",
+    "chinese": "China",
+    "danish": "Denmark",
+    "dutch": "Netherlands",
+    "english": "England",
+    "filipino": "Philippines",
+    "finnish": "Finland",
+    "french": "France",
+    "german": "Germany",
+    "greek": "Greece",
+    "icelandic": "Iceland",
+    "irish": "Ireland",
+    "israeli": "Israel",
+    "italian": "Italy",
+    "mexican": "Mexico",
+    "norwegian": "Norway",
+    "pakistani": "Pakistan",
+    "peruvian": "Peru",
+    "polish": "Poland",
+    "portuguese": "Portugal",
+    "saudi": "Saudi Arabia",
+    "scottish": "Scotland",
+    "spanish": "Spain",
+    "swedish": "Sweden",
+    "swiss": "Switzerland",
+    "thai": "Thailand",
+    "turkish": "Turkey",
+    "ukrainian": "Ukraine",
+    "vietnamese": "Vietnam",
+    "welsh": "Wales",
+}
+_COUNTRY_QUESTION = re.compile(r"\b(?:countr(?:y|ies)|nations?|nationality)\b|\bwhere\b.*\bfrom\b", re.I)
+
+
+def asks_for_country(question: str) -> bool:
+    """ "Which country ...", "What nationality ...", "Where is X from?": a demonym can answer these."""
+    return bool(_COUNTRY_QUESTION.search(question))
+
+
+def country_of(demonym: str, places: list[str]) -> str | None:
+    """The country a demonym points to ("Velorians" -> "Veloria", "South Korean" -> "South Korea"): a place
+    named in the retrieved sentences that it is spelled from when there is one, else its regular form; None
+    when it cannot be read (a made-up word with no such ending)."""
+    words = demonym.strip().split()
+    if not words:
+        return None
+    last = words[-1].lower()
+    if last.endswith("s") and not last.endswith("ss"):
+        last = last[:-1]
+    head = " ".join(words[:-1])
+    if last in _IRREGULAR_DEMONYMS:
+        return " ".join(filter(None, (head, _IRREGULAR_DEMONYMS[last])))
+    for place in places:
+        name = place.split()[-1].lower()
+        common = next(
+            (i for i, (a, b) in enumerate(zip(name, last, strict=False)) if a != b), min(len(name), len(last))
+        )
+        if common >= max(4, len(name) - 2) and place.lower().startswith(head.lower()):
+            return place
+    for ending, replacement in (("ian", "ia"), ("ean", "ea"), ("lander", "land"), ("ese", "")):
+        if last.endswith(ending) and len(last) > len(ending) + 2:
+            country = last[: -len(ending)] + replacement
+            return " ".join(filter(None, (head, country[0].upper() + country[1:])))
+    return None
+
+
+# A sentence's word that also says a question's role word: an actor is someone who stars in something. (One
+# way only: "Who is the Kastian actor?" still wants an actor, not an actress.)
+_IMPLIES = {"actor": "star", "actress": "star"}
+
+
+def _says(word: str) -> set[str]:
+    """The question's terms that a word of a sentence says."""
+    stemmed = stem(word)
+    return {stemmed, _IMPLIES[stemmed]} if stemmed in _IMPLIES else {stemmed}
+
+
 def _proximity(sentence: str, entity: str, asked: set[str]) -> float:
-    """1 when the entity stands next to a word of the question ("X and Y star in"), falling with distance."""
+    """1 when the entity stands next to the words of the question ("X and Y star in"), falling with distance:
+    per word of the question that the sentence says, averaged, so that the name closest to most of them wins
+    ("Jonas Eberle as a dock foreman and Celeste Moyo as Okafor's estranged sister")."""
     at = sentence.find(entity)
     if at < 0:
         return 0.0
     before = len(WORD.findall(sentence[:at]))
     after = before + len(WORD.findall(entity))
-    positions = [i for i, word in enumerate(WORD.findall(sentence)) if stem(word) in asked]
-    if not positions:
+    gaps: dict[str, int] = {}
+    for i, word in enumerate(WORD.findall(sentence)):
+        gap = before - i if i < before else i - after + 1 if i >= after else 0
+        for term in _says(word) & asked:
+            gaps[term] = min(gap, gaps.get(term, gap))
+    if not gaps:
         return 0.0
-    gap = min(before - i if i < before else i - after + 1 if i >= after else 0 for i in positions)
-    return 1.0 / (1.0 + max(0, gap - 1) / 2)
+    return sum(1.0 / (1.0 + max(0, gap - 1) / 2) for gap in gaps.values()) / len(gaps)
 
 
 def _key(text: str) -> str:
@@ -158,11 +297,16 @@ def mentions(text: str, name: str) -> bool:
 
 
 def best_entities(
-    question: str, sentences: list[str], weights: list[float], labels: frozenset[str], most: int = 3
+    question: str,
+    sentences: list[str],
+    weights: list[float],
+    labels: frozenset[str],
+    most: int = 3,
+    on_story: list[bool] | None = None,
 ) -> list[Candidate]:
     """The winning entity, and those listed with it in its best sentence ("Lee Se-young and Sakaguchi
     Kentaro star in ..."); [] when none of an expected label is found."""
-    ranked = rank_entities(question, sentences, weights, labels)
+    ranked = rank_entities(question, sentences, weights, labels, on_story)
     if not ranked:
         return []
     best = ranked[0]
@@ -179,8 +323,8 @@ def confident(best: Candidate, ranked: list[Candidate]) -> bool:
     its sentence holds at least half of the votes of all candidates (one clear sentence, not a guess among
     many). Measured on RealTime QA's first half: short lines 346 -> 305, right 17% -> 21% of the time."""
     lead = best.sentences[0]
-    total = sum(candidate.score for candidate in ranked)
-    share = sum(candidate.score for candidate in ranked if lead in candidate.sentences) / total if total > 0 else 0.0
+    total = sum(candidate.support for candidate in ranked)
+    share = sum(candidate.support for candidate in ranked if lead in candidate.sentences) / total if total > 0 else 0.0
     return len(best.sentences) >= _MIN_SUPPORT or share >= _MIN_SHARE
 
 
@@ -191,9 +335,17 @@ def _listed(sentence: str, first: str, second: str) -> bool:
     )
 
 
-def rank_entities(question: str, sentences: list[str], weights: list[float], labels: frozenset[str]) -> list[Candidate]:
+def rank_entities(
+    question: str,
+    sentences: list[str],
+    weights: list[float],
+    labels: frozenset[str],
+    on_story: list[bool] | None = None,
+) -> list[Candidate]:
     """Entities of the expected labels, most supported first, leaving out what the question itself names
-    ("Which team does Damar Hamlin play for?" is not answered by "Damar Hamlin")."""
+    ("Which team does Damar Hamlin play for?" is not answered by "Damar Hamlin"). `on_story`: per sentence,
+    whether it (with its title and the sentence before it) is about what the question names; the names in
+    the others count as bystanders'."""
     nlp = _pipeline()
     if nlp is None or not labels or not sentences:
         return []
@@ -202,9 +354,34 @@ def rank_entities(question: str, sentences: list[str], weights: list[float], lab
     predicate = asked - question_terms(question)[1]
     found: dict[str, Candidate] = {}
     votes: dict[str, float] = defaultdict(float)
-    for index, (ents, weight) in enumerate(zip(_tag(sentences), weights, strict=True)):
+    tagged = _tag(sentences)
+    demonyms = "GPE" in labels and asks_for_country(question)
+    if demonyms:  # a country, not a venue or a mountain
+        labels = frozenset({"GPE"})
+    places = [text for ents in tagged for text, label in ents if label == "GPE"] if demonyms else []
+    # when some sentences say what the question asks about ("directed"), names in the others are bystanders;
+    # and only a sentence that says all of it ("Her longtime bandleader, Marcus Oyelaran") makes the others'
+    # names count less towards how sure the short answer is ("spoke at the gala" is not "hosted the gala")
+    said_words = [predicate & {term for w in WORD.findall(s) for term in _says(w)} for s in sentences]
+    saying = [bool(words) for words in said_words]
+    saying_all = [bool(predicate) and words == predicate for words in said_words]
+    shown_on = [platforms_in(sentence) for sentence in sentences] if labels == WATCH else []
+    if any(shown_on):  # the names that follow "on": an organisation elsewhere in the sentence is not where it airs
+        tagged = [tuple((name, "ORG") for name in names) for names in shown_on]
+    support: dict[str, float] = defaultdict(float)
+    for index, (ents, weight) in enumerate(zip(tagged, weights, strict=True)):
+        sure = weight
+        if on_story and any(on_story) and not on_story[index]:
+            weight, sure = weight * _BYSTANDER, sure * _BYSTANDER
+        if any(saying) and not saying[index]:
+            weight *= _BYSTANDER
+        if any(saying_all) and not saying_all[index]:
+            sure *= _BYSTANDER
         seen_here: set[str] = set()
-        for text, label in ents:
+        for written, label in ents:
+            text = written
+            if demonyms and label == "NORP":
+                text, label = country_of(written, places) or "", "GPE"
             if label not in labels:
                 continue
             words = {stem(w) for w in WORD.findall(text) if w.lower() not in STOPWORDS}
@@ -216,17 +393,20 @@ def rank_entities(question: str, sentences: list[str], weights: list[float], lab
             seen_here.add(key)
             candidate = found.setdefault(key, Candidate(text.strip(), label))
             candidate.sentences.append(index)
-            votes[key] += weight * (1.0 + 0.3 * _proximity(sentences[index], text, predicate))
+            pull = 1.0 + _ROLE_PULL * _proximity(sentences[index], written, predicate)
+            votes[key] += weight * pull
+            support[key] += sure * pull
     # "Bills" and "Buffalo Bills" are one answer: the longer name collects the shorter one's votes
     merged: set[str] = set()
     for short in found:
         for long in found:
             if set(short.split()) < set(long.split()):
                 votes[long] += votes[short]
+                support[long] += support[short]
                 found[long].sentences = sorted(set(found[long].sentences + found[short].sentences))
                 merged.add(short)
     for key, candidate in found.items():
-        candidate.score = votes[key]
+        candidate.score, candidate.support = votes[key], support[key]
     kept = [candidate for key, candidate in found.items() if key not in merged]
     return sorted(kept, key=lambda c: (-c.score, min(c.sentences), -len(c.text)))
 

@@ -112,6 +112,39 @@ def _kind_of(labels: frozenset[str]) -> str:
     return "other"
 
 
+def _about(candidate: _Candidate, names: set[str]) -> bool:
+    """Whether a sentence, the sentence before it or its title names everything the question names."""
+    meta = candidate.document.metadata
+    return not names - content_terms(f"{meta.get('title', '')} {candidate.context} {candidate.text}")
+
+
+def _says_it(question: str, candidate: _Candidate, names: set[str], labels: frozenset[str]) -> bool:
+    """Whether the sentence a person's name comes from is about everything the question names (in it, the
+    sentence before it or its title) and says what the question asks about ("composed", "stars"), when the
+    question asks who."""
+    if not _about(candidate, names):
+        return False
+    if labels != entities.PERSON:
+        return True
+    predicate = question_terms(question)[0] - names - {"who", "whom", "whose"}
+    return not predicate or bool(predicate & content_terms(candidate.text))
+
+
+_WHAT_KIND = {"when": "the date", "number": "the figure", "where": "the place", "who": "the person"}
+
+
+def not_named(question: str) -> str:
+    """The opening of an answer whose articles do not name what was asked: "The articles don't name who
+    composed the music for Harbor of Glass" (a short who-question restated), else the kind of thing."""
+    asked = question.strip().rstrip("?").strip()
+    words = asked.split()
+    if words and words[0].lower() == "who" and len(words) <= 12:
+        return f"The articles don't name who {' '.join(words[1:])}"
+    head = entities.asked_thing(asked)
+    thing = f"the {head}" if head else _WHAT_KIND.get(answer_kind(question), "what was asked")
+    return f"The articles don't name {thing}"
+
+
 def _outlets_named(question: str, documents: list[Document]) -> list[str]:
     """The outlets of the retrieved articles that the question names, in the order it names them."""
     lowered = question.lower()
@@ -245,13 +278,16 @@ class ExtractiveAnswerer:
         # win. (Requiring the sentence itself to be on the story cost 0.09 on MultiHop-RAG's inference
         # questions, whose long questions name outlets and more.)
         ranked = [c for c in ranked if related(c)] or ranked
-        direct = self._direct(question, ranked)
+        direct, unnamed = self._direct(question, ranked, names)
 
         outlets = _outlets_named(question, documents)
         if len(outlets) >= 2 and _compares(question):  # "Did Polygon and The Verge agree ...": each one's words
             return self._side_by_side(question, outlets, ranked + cheap, retrieved, same_story)
         chosen = self._choose(ranked, direct[0] if direct else None, same_story)
-        return self._compose(question, chosen, retrieved, direct, same_story)
+        answer = self._compose(question, chosen, retrieved, direct, same_story)
+        if unnamed and chosen:
+            answer = answer.model_copy(update={"answer": f"{not_named(question)}, but: {answer.answer}"})
+        return answer
 
     def rank_sentences(
         self, question: str, documents: list[Document], everything: bool = False
@@ -337,22 +373,35 @@ class ExtractiveAnswerer:
         return answer.model_copy(update={"answer": "\n".join(lines)})
 
     @staticmethod
-    def _direct(question: str, ranked: list[_Candidate]) -> tuple[_Candidate, list[str]] | None:
-        """The name, date or number that answers the question, with the best sentence that says it."""
+    def _direct(
+        question: str, ranked: list[_Candidate], names: set[str]
+    ) -> tuple[tuple[_Candidate, list[str]] | None, bool]:
+        """(the name, date or number that answers the question, with the best sentence that says it; whether
+        the articles plainly do not name it). Not named: no sentence read names anything of the kind asked
+        for, or the best candidate's sentence is about something else or does not say what was asked ("Who
+        composed the music for Harbor of Glass?" and the only names are its cast)."""
         labels = entities.expected_labels(question)
         top = ranked[:_ENTITY_SENTENCES]
         if not labels or not top:
-            return None
+            return None, False
         newest = max((c.document.metadata.get("published", "") for c in top), default="")
         weights = [
             math.exp((c.score - top[0].score) / _VOTE_TEMPERATURE)
             * (1.15 if newest and c.document.metadata.get("published") == newest else 1.0)
             for c in top
         ]
-        found = entities.best_entities(question, [c.text for c in top], weights, labels)
+        texts = [c.text for c in top]
+        on_story = [_about(c, names) for c in top]
+        ranked_entities = entities.rank_entities(question, texts, weights, labels, on_story)
+        if not ranked_entities:
+            return None, True
+        found = entities.best_entities(question, texts, weights, labels, on_story=on_story)
         if not found:
-            return None
-        return top[found[0].sentences[0]], [entity.text for entity in found]
+            return None, False
+        sentence = top[found[0].sentences[0]]
+        if not _says_it(question, sentence, names, labels):
+            return None, True
+        return (sentence, [entity.text for entity in found]), False
 
     def _refusal_reason(self, question: str, documents: list[Document], names: set[str]) -> str:
         best = max((float(d.metadata.get("score", 0.0)) for d in documents), default=-1.0)
@@ -361,7 +410,12 @@ class ExtractiveAnswerer:
         if nearest:
             hint = " The closest articles I have are: " + "; ".join(f"“{t}”" for t in nearest[:3]) + "."
         not_found = "I could not find an answer to that in the indexed news articles."
-        if best < self.min_relevance:
+        # An article naming everything the question names is on topic however far its meaning seems: the
+        # embedding model knows nothing of a new show's or person's name ("Who chaired the Fjordlight jury?").
+        named_whole = bool(names) and any(
+            not names - content_terms(f"{d.metadata.get('title', '')} {d.page_content}") for d in documents
+        )
+        if best < self.min_relevance and not named_whole:
             return not_found + hint
         if names:
             text = " ".join(
