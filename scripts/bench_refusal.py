@@ -78,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {threshold:.2f}{mark} | {null:.3f} | {wrong:.3f} |")
     lines += [
         "",
-        f"The full default answerer (gate at {settings.min_relevance} plus: a question naming something that no "
-        f"retrieved chunk mentions is refused): null queries refused **{refused['null'] / counts['null']:.3f}**, "
+        f"The full default answerer (gate at {settings.min_relevance}, passed also by a chunk that names everything "
+        "the question names; and a question naming something that no retrieved chunk mentions is refused): null "
+        f"queries refused **{refused['null'] / counts['null']:.3f}**, "
         f"answerable queries wrongly refused **{refused['answerable'] / counts['answerable']:.3f}**. "
         f"Median `ask` {statistics.median(seconds) * 1000:.0f} ms.",
         "",

@@ -43,10 +43,10 @@ downloaded) reads "[CLS] question [SEP] sentence | title (date) | sentence befor
 passage_text; 128 tokens, the sentence before is cut first); mean pooling and a linear layer give one logit.
 Training is listwise: per step, 4 questions, each a group of 8 (one positive, up to 2 hard negatives, the
 rest other candidates of the same question, sampled with a fixed seed), softmax cross-entropy over the group.
-2 epochs over the 1,054 training questions that have a positive (528 steps), seeds fixed (--seed), as many
-threads as the process has cores (up to 4). AdamW, learning rate 4e-5 with 6% warm-up and linear decay. The
-model is evaluated on the validation slice after each third of the steps; the best of the three is
-exported (ONNX opset 17, then onnxruntime's dynamic per-channel int8 quantisation, as bot/onnx_model.py does
+1 epoch over the 1,054 training questions that have a positive (264 steps; --epochs for more), seeds fixed
+(--seed), as many threads as the process has cores (up to 4). AdamW, learning rate 4e-5 with 6% warm-up and
+linear decay. The model is evaluated on the validation slice after each third of the steps; the best of the
+three is exported (ONNX opset 17, then onnxruntime's dynamic per-channel int8 quantisation, as bot/onnx_model.py does
 for the embedding model) with its tokenizer into --out: about 24 MB in all.
 
 Figures (validation questions; a question whose candidates hold no gold answer counts as a miss): the share of

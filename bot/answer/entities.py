@@ -106,6 +106,17 @@ def expected_labels(question: str) -> frozenset[str]:
     return WHEN | (NUMBER if word == "how long" else frozenset())
 
 
+_FOCUSED_WORDS = 4  # a question with at most this many content words besides the names it gives ...
+_FOCUSED_NAMES = 3  # ... and at most this many name words is about one thing
+
+
+def focused(question: str) -> bool:
+    """Whether a question asks one thing about one thing ("Who composed the music for Harbor of Glass?"), as a fan
+    asks, rather than giving many clues as a quiz does: the role and lookalike rules are for the first kind."""
+    content, names = question_terms(question)
+    return len(content - names) <= _FOCUSED_WORDS and len(names) <= _FOCUSED_NAMES
+
+
 def asked_thing(question: str) -> str:
     """The words naming what a which/what question asks for ("streaming service" in "Which streaming service
     carries ...", "title" in "What is the title of ..."); "" when it names none."""
@@ -120,6 +131,7 @@ def asked_thing(question: str) -> str:
 _MIN_SUPPORT = 2  # sentences naming the short answer, or ...
 _MIN_SHARE = 0.5  # ... its share of the votes of all candidates, for it to be said first
 _BYSTANDER = 0.1  # ... and how much less a name counts in a sentence that does not say it at all
+_CLUE_PULL = 0.3  # the same for a quiz question's many clues
 _ROLE_PULL = 2.0  # how much more a name standing next to what the question asks about ("directed by X") counts
 
 
@@ -264,10 +276,11 @@ def _says(word: str) -> set[str]:
     return {stemmed, _IMPLIES[stemmed]} if stemmed in _IMPLIES else {stemmed}
 
 
-def _proximity(sentence: str, entity: str, asked: set[str]) -> float:
+def _proximity(sentence: str, entity: str, asked: set[str], average: bool = True) -> float:
     """1 when the entity stands next to the words of the question ("X and Y star in"), falling with distance:
     per word of the question that the sentence says, averaged, so that the name closest to most of them wins
-    ("Jonas Eberle as a dock foreman and Celeste Moyo as Okafor's estranged sister")."""
+    ("Jonas Eberle as a dock foreman and Celeste Moyo as Okafor's estranged sister"); or (not `average`) to the
+    nearest of them."""
     at = sentence.find(entity)
     if at < 0:
         return 0.0
@@ -280,7 +293,8 @@ def _proximity(sentence: str, entity: str, asked: set[str]) -> float:
             gaps[term] = min(gap, gaps.get(term, gap))
     if not gaps:
         return 0.0
-    return sum(1.0 / (1.0 + max(0, gap - 1) / 2) for gap in gaps.values()) / len(gaps)
+    closeness = [1.0 / (1.0 + max(0, gap - 1) / 2) for gap in gaps.values()]
+    return sum(closeness) / len(closeness) if average else max(closeness)
 
 
 def _key(text: str) -> str:
@@ -352,6 +366,9 @@ def rank_entities(
     asked = {stem(w) for w in WORD.findall(question) if w.lower() not in STOPWORDS}
     # what the question asks about ("star", "direct"), not what it names: the answer stands next to it
     predicate = asked - question_terms(question)[1]
+    # The role rules below are for a question about one thing ("Who directed Harbor of Glass?"); a quiz question
+    # with many clues has words in every sentence, and keeps the plain vote of the nearest word.
+    role = focused(question)
     found: dict[str, Candidate] = {}
     votes: dict[str, float] = defaultdict(float)
     tagged = _tag(sentences)
@@ -363,15 +380,15 @@ def rank_entities(
     # and only a sentence that says all of it ("Her longtime bandleader, Marcus Oyelaran") makes the others'
     # names count less towards how sure the short answer is ("spoke at the gala" is not "hosted the gala")
     said_words = [predicate & {term for w in WORD.findall(s) for term in _says(w)} for s in sentences]
-    saying = [bool(words) for words in said_words]
-    saying_all = [bool(predicate) and words == predicate for words in said_words]
+    saying = [bool(words) and role for words in said_words]
+    saying_all = [bool(predicate) and words == predicate and role for words in said_words]
     shown_on = [platforms_in(sentence) for sentence in sentences] if labels == WATCH else []
     if any(shown_on):  # the names that follow "on": an organisation elsewhere in the sentence is not where it airs
         tagged = [tuple((name, "ORG") for name in names) for names in shown_on]
     support: dict[str, float] = defaultdict(float)
     for index, (ents, weight) in enumerate(zip(tagged, weights, strict=True)):
         sure = weight
-        if on_story and any(on_story) and not on_story[index]:
+        if role and on_story and any(on_story) and not on_story[index]:
             weight, sure = weight * _BYSTANDER, sure * _BYSTANDER
         if any(saying) and not saying[index]:
             weight *= _BYSTANDER
@@ -393,7 +410,8 @@ def rank_entities(
             seen_here.add(key)
             candidate = found.setdefault(key, Candidate(text.strip(), label))
             candidate.sentences.append(index)
-            pull = 1.0 + _ROLE_PULL * _proximity(sentences[index], written, predicate)
+            near = _proximity(sentences[index], written, predicate, average=role)
+            pull = 1.0 + (_ROLE_PULL if role else _CLUE_PULL) * near
             votes[key] += weight * pull
             support[key] += sure * pull
     # "Bills" and "Buffalo Bills" are one answer: the longer name collects the shorter one's votes
