@@ -88,8 +88,9 @@ class Settings(BaseSettings):
     reader: Literal["features", "trained"] = Field(
         "features",
         description="How the extractive answerer picks the sentences to quote: features (its hand-weighted "
-        "evidence) or trained (adds the reader model trained by scripts/train_reader.py, read from "
-        "NEWSBOT_READER_MODEL, else bot/answer/reader_model/; see bot/answer/reader.py).",
+        "evidence) or trained (adds the reader model shipped in bot/answer/reader_model/, or the one in "
+        "NEWSBOT_READER_MODEL; trained by scripts/train_reader.py). The reader is off by default: it measured "
+        "below features on RealTime QA 2023 and is 4x slower (bot/answer/reader_model/MODEL.md).",
     )
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted, in characters.")
     fetch_timeout: float = Field(

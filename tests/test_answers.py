@@ -159,6 +159,27 @@ def test_cli_bad_questions_exit_2_without_traceback(argv, message, capsys, tmp_p
     assert "Traceback" not in err
 
 
+def test_a_refusal_offers_only_articles_that_share_something_the_question_names(embeddings):
+    from langchain_core.documents import Document
+
+    from bot.answer import ExtractiveAnswerer
+
+    def article(article_id: str, title: str, text: str) -> Document:
+        meta = {"article_id": article_id, "title": title, "source": "Polygon", "score": 0.2, "start": 0}
+        return Document(page_content=text, metadata=meta)
+
+    documents = [
+        article("a1", "Summer films", "The film director spoke about the summer blockbuster season."),
+        article("a2", "Oppenheimer tops the box office", "Oppenheimer opened with $80 million in North America."),
+    ]
+    answer = ExtractiveAnswerer(embeddings, min_relevance=0.35)("Who scored Oppenheimer in Tokyo?", documents)
+    assert answer.abstained
+    assert answer.answer == (
+        "I could not find an answer to that in the indexed news articles."
+        " The closest articles I have are: “Oppenheimer tops the box office”."
+    )
+
+
 def test_a_name_no_retrieved_article_mentions_is_refused_by_name(embeddings):
     from langchain_core.documents import Document
 
@@ -170,9 +191,9 @@ def test_a_name_no_retrieved_article_mentions_is_refused_by_name(embeddings):
     )
     answer = ExtractiveAnswerer(embeddings, min_relevance=0.35)("Who directed Oppenheimer?", [close_but_unrelated])
     assert answer.abstained
+    # "Summer films" shares nothing the question names: it is not offered as a close article
     assert answer.answer == (
         "I could not find an answer to that in the indexed news articles. None of them mentions “Oppenheimer”."
-        " The closest articles I have are: “Summer films”."
     )
     # The outlet counts as mentioned: "according to Polygon" is about Polygon's articles.
     answered = ExtractiveAnswerer(embeddings, min_relevance=0.35)(

@@ -115,3 +115,65 @@ def test_with_the_trained_reader_the_bot_still_answers_and_cites(tiny_model, cor
         assert f"[{citation.n}]" in answer.answer
         for quote in citation.quotes:
             assert quote.text.strip() in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "title", "answering", "others"),
+    [
+        (
+            "Who directed the film The Glass Orchard?",
+            "News",
+            "The Glass Orchard was directed by Mira Holt, who also wrote the script.",
+            [
+                "The Glass Orchard opened in 3,000 theaters on Friday.",
+                "Tickets for the premiere sold out within an hour.",
+                "The weather in the city was cold and wet all week.",
+            ],
+        ),
+        (
+            "When does the series Tidewater premiere?",
+            "Tidewater gets a premiere date",
+            "Tidewater will premiere on VTV1 on February 2, 2025.",
+            ["Tidewater stars Baek Do-hyun and Lise Amundrud.", "The channel said ratings had been strong this year."],
+        ),
+        (
+            "Who won best actress at the Fjordlight festival?",
+            "Fjordlight festival winners",
+            "The best actress prize went to Nadia Fontaine for Low Water.",
+            [
+                "The festival screened 94 films from 31 countries.",
+                "The jury called the winning film a film that listens.",
+            ],
+        ),
+        pytest.param(
+            "How many episodes does Harbor of Glass have?",
+            "Harbor of Glass gets a May premiere",
+            "The season has grown to ten episodes, up from eight.",
+            ["Harbor of Glass stars Maya Okafor.", "A first trailer was released on Monday."],
+            marks=pytest.mark.xfail(
+                strict=True, reason="a sentence repeating the title outranks the answer (MODEL.md)"
+            ),
+        ),
+    ],
+)
+def test_the_shipped_reader_scores_the_answering_sentence_first(question, title, answering, others, monkeypatch):
+    """The model committed under bot/answer/reader_model/ (no environment override) reads hand-written questions,
+    each with candidate sentences of one article as the answerer gives them (title and date beside each)."""
+    monkeypatch.delenv(reader.ENVIRONMENT, raising=False)
+    for name in (reader.MODEL_FILE, reader.TOKENIZER_FILE, reader.CONFIG_FILE):
+        assert (reader.MODEL_DIR / name).is_file(), name
+    assert sum(f.stat().st_size for f in reader.MODEL_DIR.iterdir()) < 30_000_000
+    passages = [reader.Passage(s, title, "2025-01-10") for s in [answering, *others]]
+    scores = reader.score(question, passages)
+    assert scores[0] > max(scores[1:]), scores
+
+
+@pytest.mark.parametrize(
+    "question", ["Who stars in What Comes After Love?", "When does What Comes After Love come out?"]
+)
+def test_a_seed_question_is_answered_alike_with_the_shipped_reader(question, corpus_bot, corpus_settings, monkeypatch):
+    monkeypatch.delenv(reader.ENVIRONMENT, raising=False)
+    bot = NewsBot(corpus_settings.model_copy(update={"reader": "trained"}), embeddings=corpus_bot.embeddings)
+    features, trained = corpus_bot.ask(question), bot.ask(question)
+    assert trained.short_answer == features.short_answer and trained.short_answer, (features.answer, trained.answer)
+    assert trained.citations[0].article_id == features.citations[0].article_id

@@ -408,7 +408,14 @@ class ExtractiveAnswerer:
 
     def _refusal_reason(self, question: str, documents: list[Document], names: set[str]) -> str:
         best = max((float(d.metadata.get("score", 0.0)) for d in documents), default=-1.0)
-        nearest = list(dict.fromkeys(d.metadata.get("title", "") for d in documents if d.metadata.get("title")))
+        # only articles that share something the question names: the nearest by meaning alone are noise
+        nearest = list(
+            dict.fromkeys(
+                d.metadata.get("title", "")
+                for d in documents
+                if d.metadata.get("title") and names & content_terms(f"{d.metadata.get('title', '')} {d.page_content}")
+            )
+        )
         hint = ""
         if nearest:
             hint = " The closest articles I have are: " + "; ".join(f"“{t}”" for t in nearest[:3]) + "."
