@@ -247,3 +247,16 @@ def test_a_newer_unrelated_article_does_not_answer_for_the_story_asked_about(emb
     answer = ExtractiveAnswerer(embeddings, 0.3)("Who is directing Romantic Anonymous?", [story, other])
     assert answer.answer.startswith("Sho Tsukikawa [1].")
     assert [c.article_id for c in answer.citations] == ["story"] and "Mira Holt" not in answer.answer
+
+
+def test_a_release_question_gets_the_release_date_not_the_filming_date(corpus_bot):
+    """ "... reportedly began filming in first quarter of 2024, and is set to be released on Netflix in 2025." """
+    answer = corpus_bot.ask("When does Romantic Anonymous come out?")
+    assert answer.short_answer == "2025 [1]" and answer.citations[0].article_id == SEED_2024
+
+
+@pytest.mark.parametrize(
+    ("text", "duration"), [("six years", True), ("two weeks", True), ("Sunday, February 2", False), ("2025", False)]
+)
+def test_a_when_question_is_not_answered_with_a_duration(text, duration):
+    assert bool(entities._DURATION.match(text)) is duration

@@ -106,6 +106,16 @@ def expected_labels(question: str) -> frozenset[str]:
     return WHEN | (NUMBER if word == "how long" else frozenset())
 
 
+# "When does it come out?" asks for the release: the date next to "released", "premieres", "hits screens"
+_RELEASE_QUESTION = re.compile(
+    r"\b(?:come|comes|coming|came) out\b|\b(?:premier|releas|air|debut|launch|open|drop|arriv|hit)\w*\b", re.I
+)
+_DURATION = re.compile(  # "six years", "two weeks": how long, never when
+    r"^(?:about |nearly |almost |more than |over |some )?(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"eleven|twelve|several|many|a few)\s+(?:years?|months?|weeks?|days?|decades?|hours?|minutes?)(?: long| old)?$",
+    re.I,
+)
+_RELEASE_WORDS = frozenset({"releas", "hit", "open", "launch", "drop", "arriv", "stream"})
 _FOCUSED_WORDS = 4  # a question with at most this many content words besides the names it gives ...
 _FOCUSED_NAMES = 3  # ... and at most this many name words is about one thing
 
@@ -366,6 +376,9 @@ def rank_entities(
     asked = {stem(w) for w in WORD.findall(question) if w.lower() not in STOPWORDS}
     # what the question asks about ("star", "direct"), not what it names: the answer stands next to it
     predicate = asked - question_terms(question)[1]
+    asks_when = labels == WHEN  # "when": a point in time ("how long" also takes numbers and durations)
+    if labels & WHEN and _RELEASE_QUESTION.search(question):  # the release date, not when filming began
+        predicate = (predicate - {"come"}) | _RELEASE_WORDS
     # The role rules below are for a question about one thing ("Who directed Harbor of Glass?"); a quiz question
     # with many clues has words in every sentence, and keeps the plain vote of the nearest word.
     role = focused(question)
@@ -399,7 +412,7 @@ def rank_entities(
             text = written
             if demonyms and label == "NORP":
                 text, label = country_of(written, places) or "", "GPE"
-            if label not in labels:
+            if label not in labels or (asks_when and _DURATION.match(text)):
                 continue
             words = {stem(w) for w in WORD.findall(text) if w.lower() not in STOPWORDS}
             if not words or len(words & asked) / len(words) >= 0.5:
