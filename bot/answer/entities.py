@@ -55,8 +55,8 @@ _WHERE_TO_WATCH = re.compile(r"\bwhere\b.*\b(?:watch|stream|see|air|broadcast|li
 
 
 # "released on Lumen", "air on the Velorian channel VTV1", "on its own app, Crestline Plus", "the streaming
-# service Lumen": where a show is
-# watched is what follows "on" (the recogniser tags such names as anything from a person to a town)
+# service Lumen": where a show is watched is what follows "on" or "channel" (the recogniser tags such names as
+# anything from a person to a town)
 _ON_PLATFORM = re.compile(
     r"(?:\b(?:on|via|through)\s+(?:the\s+|its\s+|their\s+)?(?:(?:[\w-]+\s+){0,2}(?:channel|app|service|platform|"
     r"network|streamer|broadcaster)\s*,?\s+)?|\b(?:channel|app|service|platform|network|streamer|broadcaster)\s*,?\s+)"
@@ -140,9 +140,9 @@ def asked_thing(question: str) -> str:
 
 _MIN_SUPPORT = 2  # sentences naming the short answer, or ...
 _MIN_SHARE = 0.5  # ... its share of the votes of all candidates, for it to be said first
-_BYSTANDER = 0.1  # ... and how much less a name counts in a sentence that does not say it at all
-_CLUE_PULL = 0.3  # the same for a quiz question's many clues
 _ROLE_PULL = 2.0  # how much more a name standing next to what the question asks about ("directed by X") counts
+_CLUE_PULL = 0.3  # the same for a quiz question's many clues
+_BYSTANDER = 0.1  # how much less a name counts in a sentence that does not say what is asked, or is off the story
 
 
 @lru_cache(maxsize=1)
@@ -286,6 +286,11 @@ def _says(word: str) -> set[str]:
     return {stemmed, _IMPLIES[stemmed]} if stemmed in _IMPLIES else {stemmed}
 
 
+def terms_said(text: str) -> set[str]:
+    """The question terms a text says: its stemmed words, and the roles they imply ("actor" says "star")."""
+    return {term for word in WORD.findall(text) for term in _says(word)}
+
+
 def _proximity(sentence: str, entity: str, asked: set[str], average: bool = True) -> float:
     """1 when the entity stands next to the words of the question ("X and Y star in"), falling with distance:
     per word of the question that the sentence says, averaged, so that the name closest to most of them wins
@@ -369,7 +374,7 @@ def rank_entities(
     """Entities of the expected labels, most supported first, leaving out what the question itself names
     ("Which team does Damar Hamlin play for?" is not answered by "Damar Hamlin"). `on_story`: per sentence,
     whether it (with its title and the sentence before it) is about what the question names; the names in
-    the others count as bystanders'."""
+    the others count as bystanders."""
     nlp = _pipeline()
     if nlp is None or not labels or not sentences:
         return []
@@ -392,7 +397,7 @@ def rank_entities(
     # when some sentences say what the question asks about ("directed"), names in the others are bystanders;
     # and only a sentence that says all of it ("Her longtime bandleader, Marcus Oyelaran") makes the others'
     # names count less towards how sure the short answer is ("spoke at the gala" is not "hosted the gala")
-    said_words = [predicate & {term for w in WORD.findall(s) for term in _says(w)} for s in sentences]
+    said_words = [predicate & terms_said(sentence) for sentence in sentences]
     saying = [bool(words) and role for words in said_words]
     saying_all = [bool(predicate) and words == predicate and role for words in said_words]
     shown_on = [platforms_in(sentence) for sentence in sentences] if labels == WATCH else []

@@ -121,15 +121,14 @@ def _about(candidate: _Candidate, names: set[str]) -> bool:
 
 
 def _says_it(question: str, candidate: _Candidate, names: set[str], labels: frozenset[str]) -> bool:
-    """Whether the sentence a person's name comes from is about everything the question names (in it, the
-    sentence before it or its title) and says what the question asks about ("composed", "stars"), when the
-    question asks who."""
+    """Whether the sentence a short answer comes from is about everything the question names (in it, the
+    sentence before it or its title) and, for a who-question, says what it asks about ("composed", "stars")."""
     if not _about(candidate, names):
         return False
     if labels != entities.PERSON:
         return True
-    predicate = question_terms(question)[0] - names - {"who", "whom", "whose"}
-    return not predicate or bool(predicate & content_terms(candidate.text))
+    predicate = question_terms(question)[0] - names
+    return not predicate or bool(predicate & entities.terms_said(candidate.text))
 
 
 _WHAT_KIND = {"when": "the date", "number": "the figure", "where": "the place", "who": "the person"}
