@@ -335,7 +335,11 @@ def best_entities(
 ) -> list[Candidate]:
     """The winning entity, and those listed with it in its best sentence ("Lee Se-young and Sakaguchi
     Kentaro star in ..."); [] when none of an expected label is found."""
-    ranked = rank_entities(question, sentences, weights, labels, on_story)
+    return best_of(rank_entities(question, sentences, weights, labels, on_story), sentences, most)
+
+
+def best_of(ranked: list[Candidate], sentences: list[str], most: int = 3) -> list[Candidate]:
+    """best_entities for entities already ranked by rank_entities over these sentences."""
     if not ranked:
         return []
     best = ranked[0]

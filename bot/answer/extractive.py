@@ -397,7 +397,7 @@ class ExtractiveAnswerer:
         ranked_entities = entities.rank_entities(question, texts, weights, labels, on_story)
         if not ranked_entities:
             return None, focused
-        found = entities.best_entities(question, texts, weights, labels, on_story=on_story)
+        found = entities.best_of(ranked_entities, texts)
         if not found:
             return None, False
         sentence = top[found[0].sentences[0]]
