@@ -407,33 +407,27 @@ class ExtractiveAnswerer:
 
     def _refusal_reason(self, question: str, documents: list[Document], names: set[str]) -> str:
         best = max((float(d.metadata.get("score", 0.0)) for d in documents), default=-1.0)
+        # what each article (its title and chunk) names, read once for the three checks below
+        named = [content_terms(f"{d.metadata.get('title', '')} {d.page_content}") for d in documents]
+        # An article naming everything the question names is on topic however far its meaning seems: the
+        # embedding model knows nothing of a new show's or person's name ("Who chaired the Fjordlight jury?").
+        named_whole = bool(names) and any(not names - terms for terms in named)
+        mentioned = bool(names & set().union(*named, *(content_terms(d.metadata.get("source", "")) for d in documents)))
+        if (best >= self.min_relevance or named_whole) and (not names or mentioned):
+            return ""
         # only articles that share something the question names: the nearest by meaning alone are noise
         nearest = list(
             dict.fromkeys(
-                d.metadata.get("title", "")
-                for d in documents
-                if d.metadata.get("title") and names & content_terms(f"{d.metadata.get('title', '')} {d.page_content}")
+                d.metadata["title"]
+                for d, terms in zip(documents, named, strict=True)
+                if d.metadata.get("title") and names & terms
             )
         )
-        hint = ""
-        if nearest:
-            hint = " The closest articles I have are: " + "; ".join(f"“{t}”" for t in nearest[:3]) + "."
+        hint = " The closest articles I have are: " + "; ".join(f"“{t}”" for t in nearest[:3]) + "." if nearest else ""
         not_found = "I could not find an answer to that in the indexed news articles."
-        # An article naming everything the question names is on topic however far its meaning seems: the
-        # embedding model knows nothing of a new show's or person's name ("Who chaired the Fjordlight jury?").
-        named_whole = bool(names) and any(
-            not names - content_terms(f"{d.metadata.get('title', '')} {d.page_content}") for d in documents
-        )
         if best < self.min_relevance and not named_whole:
             return not_found + hint
-        if names:
-            text = " ".join(
-                f"{d.page_content} {d.metadata.get('title', '')} {d.metadata.get('source', '')}" for d in documents
-            )
-            present = {stem(w) for w in WORD.findall(text)}
-            if not names & present:
-                return not_found + " None of them mentions " + _quoted_names(question, names) + "." + hint
-        return ""
+        return not_found + " None of them mentions " + _quoted_names(question, names) + "." + hint
 
     @staticmethod
     def _candidates(documents: list[Document]) -> list[_Candidate]:
