@@ -3,6 +3,7 @@
   python scripts/bench_reader.py --index /work/bench-index/realtimeqa --write        # RealTime QA 2023 (dev)
   python scripts/bench_reader.py --dataset multihop --write                           # MultiHop-RAG, a check
   python scripts/bench_reader.py --index DIR --limit 100                              # a quick look
+  python scripts/bench_reader.py --index DIR --top-k 8,30 --write                     # reading more chunks
 
 Two bots share one index, one embedding model and the product's retrieval; they differ only in
 NEWSBOT_READER: `features` (the hand-weighted evidence, SENTENCE_WEIGHTS) and `trained` (the shipped reader
@@ -51,8 +52,16 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="only the first N questions (a quick look; not written)")
     parser.add_argument("--write", action="store_true", help="write the table to docs/benchmarks.md")
     parser.add_argument("--readers", default=",".join(READERS), help="which to run (a check of one alone: not written)")
+    parser.add_argument(
+        "--top-k",
+        default="",
+        help="chunks retrieved and read, comma-separated (e.g. 8,30: each reader at each; written to its own section)",
+    )
     args = parser.parse_args()
-    readers = tuple(r for r in args.readers.split(",") if r in READERS) or READERS
+    chosen = tuple(r for r in args.readers.split(",") if r in READERS) or READERS
+    depths = [int(k) for k in args.top_k.split(",") if k.strip()]
+    # a "reader" column below is a bot: NEWSBOT_READER, and with --top-k the chunks it reads ("trained, 30")
+    readers = tuple(f"{r}, {k}" for k in depths for r in chosen) if depths else chosen
 
     from bot.chain import NewsBot
     from bot.embedding import LocalEmbeddings
@@ -75,7 +84,13 @@ def main() -> None:
         embeddings = LocalEmbeddings.from_settings(base)
         store = open_store(base, embeddings)
     bots = {
-        reader: NewsBot(base.model_copy(update={"reader": reader}), embeddings=embeddings, store=store)
+        reader: NewsBot(
+            base.model_copy(
+                update={"reader": reader.split(",")[0], **({"top_k": int(reader.split(",")[1])} if depths else {})}
+            ),
+            embeddings=embeddings,
+            store=store,
+        )
         for reader in readers
     }
     for bot in bots.values():
@@ -102,16 +117,24 @@ def main() -> None:
                 rows[reader][group].append(found)
 
     groups = list(rows[readers[0]])
-    start, end = markers(f"bench_reader_{args.dataset}")
+    section = f"bench_reader_{args.dataset}" + ("_depth" if depths else "")
+    start, end = markers(section)
     load_end = os.getloadavg()
     lines = [
         start,
-        f"## The trained reader against the hand-weighted scorer on {args.dataset} (`scripts/bench_reader.py`)",
+        f"## The trained reader against the hand-weighted scorer on {args.dataset}"
+        + (f", reading {' or '.join(map(str, depths))} chunks" if depths else "")
+        + " (`scripts/bench_reader.py`)",
         "",
         f"- Command: `{command_line()}`",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; index `{index}`; {len(queries)} questions, each asked to "
-        "both bots (same index, embedding model and retrieval; NEWSBOT_READER=features or trained), as `newsbot ask` "
-        "would, with its as_of date",
+        + (
+            f"each bot ({'; '.join(readers)}: NEWSBOT_READER, then the chunks retrieved and read, top_k; same index "
+            "and embedding model)"
+            if depths
+            else "both bots (same index, embedding model and retrieval; NEWSBOT_READER=features or trained)"
+        )
+        + ", as `newsbot ask` would, with its as_of date",
         "- Load average (1/5/15 min, 2 cores): "
         + " / ".join(f"{x:.2f}" for x in load_start)
         + " at start, "
@@ -140,8 +163,8 @@ def main() -> None:
             f"{median / baseline:.2f} |"
         )
     lines.append(end)
-    whole = not args.limit and readers == READERS
-    publish("\n".join(lines) + "\n", f"bench_reader_{args.dataset}", args.write and whole)
+    whole = not args.limit and chosen == READERS
+    publish("\n".join(lines) + "\n", section, args.write and whole)
 
 
 if __name__ == "__main__":

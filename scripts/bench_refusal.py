@@ -4,7 +4,8 @@ MultiHop-RAG (../shared/datasets/multihop-rag) is indexed into a temporary index
 500 questions are asked: its null queries ("Insufficient information") should be refused, the others
 answered. Prints, for several values of NEWSBOT_MIN_RELEVANCE, the share of null queries refused and of
 answerable queries wrongly refused (by the relevance gate alone), and the same for the full default
-answerer. With --write, updates its section of docs/benchmarks.md.
+answerer, and for the answerer with the trained reader (NEWSBOT_READER=trained), whose own refusal is
+calibrated on its best reader logit. With --write, updates its section of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from bot.answer.extractive import ExtractiveAnswerer  # noqa: E402
 from bot.chain import NewsBot  # noqa: E402
 from bot.embedding import LocalEmbeddings  # noqa: E402
 from bot.eval.report import command_line, markers, write_section  # noqa: E402
@@ -43,16 +48,23 @@ def main(argv: list[str] | None = None) -> int:
         embeddings = LocalEmbeddings()
         summary = ingest([data / "articles.jsonl"], settings, embeddings, progress=False)
         bot = NewsBot(settings, embeddings=embeddings)
+        trained = NewsBot(settings.model_copy(update={"reader": "trained"}), embeddings=embeddings, store=bot.store)
+        reading = ExtractiveAnswerer(embeddings, settings.min_relevance, reader="trained")
         best: dict[str, list[float]] = {"null": [], "answerable": []}
+        best_logit: dict[str, list[float]] = {"null": [], "answerable": []}
         refused = {"null": 0, "answerable": 0}
+        refused_trained = {"null": 0, "answerable": 0}
         seconds = []
-        for query in queries:
+        for query in tqdm(queries, desc="questions", unit="q"):
             kind = "null" if query["question_type"] == "null_query" else "answerable"
             documents = bot.retriever.invoke(query["question"])
             best[kind].append(max((d.metadata["score"] for d in documents), default=0.0))
             started = time.perf_counter()
             refused[kind] += bot.ask(query["question"]).abstained
             seconds.append(time.perf_counter() - started)
+            refused_trained[kind] += trained.ask(query["question"]).abstained
+            ranked, _ = reading.rank_sentences(query["question"], documents)
+            best_logit[kind].append(max((c.reader for c in ranked if c.reader is not None), default=float("-inf")))
 
     counts = {kind: len(values) for kind, values in best.items()}
     start, end = markers("bench_refusal")
@@ -90,6 +102,30 @@ def main(argv: list[str] | None = None) -> int:
         "answerable questions.",
         end,
     ]
+    threshold = reading.reader.refuse_below
+    lines[-1:-1] = [
+        "",
+        f"With NEWSBOT_READER=trained (the shipped reader, refuse_below {threshold} in its reader.json, calibrated by "
+        "scripts/train_reader.py on its validation questions, never on these): the answerer also refuses when no "
+        "sentence it reads has a reader logit at that value or above. Null queries refused "
+        f"**{refused_trained['null'] / counts['null']:.3f}**, answerable queries wrongly refused "
+        f"**{refused_trained['answerable'] / counts['answerable']:.3f}**. By the reader's best logit alone (the "
+        "relevance gate aside):",
+        "",
+        "| refuse below logit | null queries refused | answerable queries wrongly refused |",
+        "| --: | --: | --: |",
+    ]
+    cuts = sorted(
+        {
+            *np.quantile(best_logit["answerable"], (0.005, 0.01, 0.02, 0.05)).round(3),
+            *([threshold] if threshold is not None else []),
+        }
+    )
+    for cut in cuts:
+        null = sum(b < cut for b in best_logit["null"]) / counts["null"]
+        wrong = sum(b < cut for b in best_logit["answerable"]) / counts["answerable"]
+        mark = " (shipped)" if threshold is not None and abs(cut - threshold) < 1e-9 else ""
+        lines.insert(len(lines) - 1, f"| {cut:.3f}{mark} | {null:.3f} | {wrong:.3f} |")
     section = "\n".join(lines) + "\n"
     print(section)
     if args.write:

@@ -1,7 +1,8 @@
 """Train the answerer's reader (bot/answer/reader.py): a cross-encoder that scores whether a sentence answers a question.
 
-  nice -n 19 python scripts/train_reader.py --out /tmp/reader-out      # the full recipe (see --epochs)
+  nice -n 19 python scripts/train_reader.py --out /tmp/reader-out --epochs 2   # the full recipe
   python scripts/train_reader.py --limit-questions 20 --max-steps 3 --out /tmp/tiny     # a smoke test, < 1 min
+  python scripts/train_reader.py --evaluate --out FOLDER     # measure a trained model, calibrate its refusal
   NEWSBOT_READER=trained NEWSBOT_READER_MODEL=/tmp/reader-out newsbot ask "..."         # use it
 
 Data: ../shared/datasets/realtimeqa-train (its NOTICE.md): RealTime QA's 2022, 2024 and 2025 weekly quizzes, each
@@ -43,11 +44,20 @@ downloaded) reads "[CLS] question [SEP] sentence | title (date) | sentence befor
 passage_text; 128 tokens, the sentence before is cut first); mean pooling and a linear layer give one logit.
 Training is listwise: per step, 4 questions, each a group of 8 (one positive, up to 2 hard negatives, the
 rest other candidates of the same question, sampled with a fixed seed), softmax cross-entropy over the group.
+The reader is trained for the blend it is used in (--residual, default READER_BLEND["reader"], 0.5): the
+answerer ranks by hand-weighted score + 0.5 x reader logit, so each candidate's hand-weighted score / 0.5 (every
+sentence scored in full, as for fitting SENTENCE_WEIGHTS) is added to its logit in the loss, and the reader
+learns what the hand-weighted evidence misses rather than learning it again (--residual 0: the reader ranks
+alone). Checkpoints are then chosen by the blend's validation share.
 1 epoch over the 1,054 training questions that have a positive (264 steps; --epochs for more), seeds fixed
 (--seed), as many threads as the process has cores (up to 4). AdamW, learning rate 4e-5 with 6% warm-up and
 linear decay. The model is evaluated on the validation slice after each third of the steps; the best of the
 three is exported (ONNX opset 17, then onnxruntime's dynamic per-channel int8 quantisation, as bot/onnx_model.py does
 for the embedding model) with its tokenizer into --out: about 24 MB in all.
+
+Refusal: the answerer with this reader refuses when its best blended score is below reader.json's
+refuse_below: the 1% quantile of the best blended score over the validation questions whose candidates hold a
+gold answer (so that about 1% of those would be refused), with the share of the others it refuses beside it.
 
 Figures (validation questions; a question whose candidates hold no gold answer counts as a miss): the share of
 questions whose top-scored sentence holds a gold answer, for: any candidate (the ceiling); the first sentence in
@@ -82,13 +92,16 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bot.answer.extractive import READER_BLEND  # noqa: E402  (the blend the reader is trained for)
+
 TOP_K = 8  # chunks the answerer reads (Settings.top_k)
 TRAIN_CHUNKS = 16  # chunks whose sentences are training candidates
 PER_ARTICLE = 2  # Settings.per_article
 VALIDATION_WEEKS = 5  # the last weeks of each year
 HARD_NEGATIVES = 2  # per training group, when the question has them
+REFUSE_QUANTILE = 0.01  # of the best reader logit of answerable validation questions: refuse below it
 EVALUATIONS = 3  # validation passes: at each third of the training (the last one at its end)
-BLENDS = (0.05, 0.1, 0.2, 0.3, 0.5)  # reader weights tried beside the hand-weighted score
+BLENDS = (0.1, 0.3, 0.5, 0.75, 1.0, 1.5)  # reader weights tried beside the hand-weighted score
 # Training questions that repeat a 2023 (dev) question and its answer word for word.
 REPEATS_OF_DEV = frozenset(
     "20221104_2 20240621_11 20240621_14 20240621_15 20240621_17 20240621_19 20240705_10 20240705_11 20240705_12 "  # noqa: SIM905
@@ -128,6 +141,7 @@ class Question:
     documents: list = field(default_factory=list)  # langchain Documents, best first
     candidates: list = field(default_factory=list)  # the answerer's _Candidate objects
     labels: np.ndarray | None = None  # 1 positive, -1 hard negative, 0 other
+    offset: np.ndarray | None = None  # hand-weighted score / blend weight, per candidate (--residual)
     strength: np.ndarray | None = None  # sampling weight of the positives
 
     @property
@@ -370,6 +384,30 @@ def groups_for_epoch(train: list[Question], group_size: int, rng: random.Random)
     return groups
 
 
+def calibrate_refusal(validation: list[Question], best: dict[str, float]) -> dict:
+    """The score below which the answerer refuses (reader.json's refuse_below), from `best`: per validation
+    question, the best score of its candidates as the answerer ranks them (hand-weighted + READER_BLEND["reader"]
+    x reader logit). The REFUSE_QUANTILE quantile over the questions whose candidates hold a gold answer, so
+    that about 1% of those would be refused; and the share of the questions whose candidates hold none (none
+    can be answered right from what was read) that it refuses."""
+    answerable = [best[q.id] for q in validation if q.answerable and q.id in best]
+    hopeless = [best[q.id] for q in validation if not q.answerable and q.id in best]
+    if not answerable:
+        return {"refuse_below": None}
+    threshold = round(float(np.quantile(answerable, REFUSE_QUANTILE)), 3)
+    return {
+        "refuse_below": threshold,
+        "answerable refused": round(sum(b < threshold for b in answerable) / len(answerable), 4),
+        "no gold answer among candidates, refused": round(
+            sum(b < threshold for b in hopeless) / max(len(hopeless), 1), 4
+        ),
+        "median best score, answerable / no gold answer": [
+            round(float(np.median(answerable)), 3),
+            round(float(np.median(hopeless)), 3) if hopeless else None,
+        ],
+    }
+
+
 def export(model, folder: Path, max_tokens: int) -> Path:
     """ONNX opset 17 of the model (logits per pair), then dynamic per-channel int8 (bot/onnx_model.py's recipe)."""
     import warnings
@@ -402,9 +440,11 @@ def export(model, folder: Path, max_tokens: int) -> Path:
     return target
 
 
-def baselines(validation: list[Question], rows: dict) -> dict[str, np.ndarray]:
-    """Dense and hand-weighted scores of the validation candidates; fills `rows` and returns, per question,
-    the hand-weighted score of every candidate (all scored in full) for the blends."""
+def hand_weighted(questions: list[Question]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
+    """Per question: the hand-weighted score of every candidate (all scored in full, as for fitting
+    SENTENCE_WEIGHTS), its similarity of meaning alone, and the answerer's own top sentence (only its
+    preselected sentences scored in full). Fills each chunk's similarity to the question first (the
+    "retrieval" evidence), with the product's embedding model."""
     from bot.answer.extractive import ExtractiveAnswerer
     from bot.embedding import LocalEmbeddings
     from bot.indexing import embedding_text
@@ -412,10 +452,8 @@ def baselines(validation: list[Question], rows: dict) -> dict[str, np.ndarray]:
 
     embeddings = LocalEmbeddings()
     answerer = ExtractiveAnswerer(embeddings)
-    dense, product, full = {}, {}, {}
-    for question in validation:
-        if not question.answerable:  # a miss whatever scores it
-            continue
+    full, dense, product = {}, {}, {}
+    for question in questions:
         texts = []
         for document in question.documents:
             meta = document.metadata
@@ -435,10 +473,14 @@ def baselines(validation: list[Question], rows: dict) -> dict[str, np.ndarray]:
             scores[i] = candidate.score
             meaning[i] = candidate.features["meaning"]
         full[question.id], dense[question.id] = scores, meaning
+    return full, dense, product
+
+
+def baselines(validation: list[Question], rows: dict, full: dict, dense: dict, product: dict) -> None:
+    """The dense and hand-weighted baselines of the validation questions, into `rows`."""
     rows["dense: most similar sentence (embedding model)"] = top1(validation, dense)
     rows["hand-weighted scorer, as the answerer runs it (24 scored in full)"] = top1(validation, product)
     rows["hand-weighted scorer, every sentence scored in full"] = top1(validation, full)
-    return full
 
 
 @dataclass
@@ -470,57 +512,19 @@ def wired(validation: list[Question], folder: Path) -> float:
     return top1(validation, chosen)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, required=True, help="folder for the model, tokenizer and figures")
-    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
-    parser.add_argument("--limit-questions", type=int, help="only N training questions (and N/4 validation ones)")
-    parser.add_argument("--epochs", type=float, default=1.0, help="passes over the answerable training questions")
-    parser.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
-    parser.add_argument("--seed", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=4e-5)
-    parser.add_argument("--group-size", type=int, default=8, help="candidates per question and step (1 positive)")
-    parser.add_argument("--questions-per-step", type=int, default=4)
-    parser.add_argument("--no-baselines", action="store_true", help="skip the dense and hand-weighted baselines")
-    args = parser.parse_args()
-    started = time.perf_counter()
-
+def train_and_export(
+    args, learnable: list[Question], validation: list[Question], scored: list[Question], full: dict, started: float
+) -> tuple[dict, float, list[dict]]:
+    """Trains the reader (module docstring), exports the best checkpoint to args.out; (its reader.json, its
+    validation share, the validation history)."""
     import torch
     from tokenizers import Tokenizer
 
     from bot.answer import reader as reader_module
     from bot.embedding import bundled_model_path
 
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(max(1, min(len(os.sched_getaffinity(0)), 4)))
-    rng = random.Random(args.seed)
-
-    folder = args.shared / "datasets" / "realtimeqa-train"
-    questions = read_questions(folder)
-    train = [q for q in questions if not q.validation]
-    validation = [q for q in questions if q.validation]
-    if args.limit_questions:
-        train = train[: args.limit_questions]
-        validation = validation[: max(2, args.limit_questions // 4)]
-    wanted = {corpus_id for q in train + validation for corpus_id in q.results}
-    articles = read_articles(folder / "corpus.jsonl", wanted)
-    source = Candidates(articles)
-    for question in train + validation:
-        question.documents = source.retrieve(question, TOP_K if question.validation else TRAIN_CHUNKS)
-        label(question)
-    learnable = [q for q in train if q.answerable and len(q.labels) > 1]
-    print(
-        f"questions: {len(train)} training ({len(learnable)} with a candidate holding a gold answer), "
-        f"{len(validation)} validation ({sum(q.answerable for q in validation)} answerable); "
-        f"{len(articles)} articles, {sum(len(q.candidates) for q in train + validation)} candidate sentences; "
-        f"built in {time.perf_counter() - started:.0f} s",
-        flush=True,
-    )
-    if not learnable:
-        raise SystemExit("no training question has a candidate holding a gold answer: raise --limit-questions")
-
+    out = args.out
+    rng = random.Random(args.seed)  # the groups' sampling (seeded apart from the model's initialisation)
     model_path = bundled_model_path()
     tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
     tokenizer.no_padding()
@@ -537,17 +541,40 @@ def main() -> None:
         return step / warmup if step < warmup else max(0.0, (total - step) / max(1, total - warmup))
 
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, rate)
-    scored = [q for q in validation if q.answerable]  # the others are misses whatever the model does
+    if args.residual:  # the hand-weighted score, in logit units, is added to the reader's in training
+        offsets, _, _ = hand_weighted(learnable)
+        for question in learnable:
+            scores = offsets[question.id]
+            floor = scores[np.isfinite(scores)].min(initial=0.0) - 1.0
+            question.offset = np.where(np.isfinite(scores), scores, floor) / args.residual
+        print(f"hand-weighted scores of the training candidates: {time.perf_counter() - started:.0f} s", flush=True)
     history: list[dict] = []
     best: tuple[float, int, dict] | None = None
 
     def evaluate(step: int) -> None:
         nonlocal best
         model.eval()
-        share = top1(validation, {q.id: torch_scores(model, tokenizer, q) for q in scored})
+        logits = {q.id: torch_scores(model, tokenizer, q) for q in scored}
+        alone = top1(validation, logits)
+        share = (
+            top1(validation, {q.id: full[q.id] + args.residual * logits[q.id] for q in scored})
+            if args.residual
+            else alone
+        )
         model.train()
-        history.append({"step": step, "validation": round(share, 4), "seconds": round(time.perf_counter() - started)})
-        print(f"step {step}/{total}: validation top-1 holds a gold answer {share:.3f}", flush=True)
+        history.append(
+            {
+                "step": step,
+                "validation": round(share, 4),
+                "alone": round(alone, 4),
+                "seconds": round(time.perf_counter() - started),
+            }
+        )
+        print(
+            f"step {step}/{total}: validation top-1 holds a gold answer {share:.3f}"
+            + (f" (hand-weighted + {args.residual} x reader; reader alone {alone:.3f})" if args.residual else ""),
+            flush=True,
+        )
         if best is None or share > best[0]:
             best = (share, step, copy.deepcopy(model.state_dict()))
 
@@ -568,6 +595,9 @@ def main() -> None:
                 )
                 sizes.append(len(rows))
             logits = model(*tensors(encodings))
+            if args.residual:
+                offsets = np.concatenate([question.offset[rows] for question, rows in batch])
+                logits = logits + torch.tensor(offsets, dtype=logits.dtype)
             loss = torch.stack(
                 [
                     torch.nn.functional.cross_entropy(part.unsqueeze(0), torch.zeros(1, dtype=torch.long))
@@ -594,7 +624,6 @@ def main() -> None:
     model.eval()
     print(f"chosen: step {best[1]} (validation {best[0]:.3f})", flush=True)
 
-    out = args.out
     out.mkdir(parents=True, exist_ok=True)
     export(model, out, reader_module.MAX_TOKENS)
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
@@ -611,6 +640,83 @@ def main() -> None:
         "chosen_step": best[1],
     }
     (out / reader_module.CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    return config, best[0], history
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True, help="folder for the model, tokenizer and figures")
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    parser.add_argument("--limit-questions", type=int, help="only N training questions (and N/4 validation ones)")
+    parser.add_argument("--epochs", type=float, default=1.0, help="passes over the answerable training questions")
+    parser.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
+    parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=4e-5)
+    parser.add_argument("--group-size", type=int, default=8, help="candidates per question and step (1 positive)")
+    parser.add_argument("--questions-per-step", type=int, default=4)
+    parser.add_argument("--no-baselines", action="store_true", help="skip the dense and hand-weighted baselines")
+    parser.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="train nothing: measure the model already in --out on the validation slice and calibrate its refusal",
+    )
+    parser.add_argument(
+        "--residual",
+        type=float,
+        default=READER_BLEND["reader"],
+        help="train the reader to add to the hand-weighted score at this blend weight (0: to rank alone)",
+    )
+    args = parser.parse_args()
+    started = time.perf_counter()
+
+    import torch
+
+    from bot.answer import reader as reader_module
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(max(1, min(len(os.sched_getaffinity(0)), 4)))
+
+    folder = args.shared / "datasets" / "realtimeqa-train"
+    questions = read_questions(folder)
+    train = [q for q in questions if not q.validation]
+    validation = [q for q in questions if q.validation]
+    if args.evaluate:
+        train = []
+    if args.limit_questions:
+        train = train[: args.limit_questions]
+        validation = validation[: max(2, args.limit_questions // 4)]
+    wanted = {corpus_id for q in train + validation for corpus_id in q.results}
+    articles = read_articles(folder / "corpus.jsonl", wanted)
+    source = Candidates(articles)
+    for question in train + validation:
+        question.documents = source.retrieve(question, TOP_K if question.validation else TRAIN_CHUNKS)
+        label(question)
+    learnable = [q for q in train if q.answerable and len(q.labels) > 1]
+    print(
+        f"questions: {len(train)} training ({len(learnable)} with a candidate holding a gold answer), "
+        f"{len(validation)} validation ({sum(q.answerable for q in validation)} answerable); "
+        f"{len(articles)} articles, {sum(len(q.candidates) for q in train + validation)} candidate sentences; "
+        f"built in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+    if not learnable and not args.evaluate:
+        raise SystemExit("no training question has a candidate holding a gold answer: raise --limit-questions")
+
+    scored = [q for q in validation if q.answerable]  # the others are misses whatever the model does
+    # every validation question with candidates: the answerable ones for the baselines, all for the refusal
+    full, dense, product = hand_weighted([q for q in validation if q.candidates])
+    out = args.out
+    if args.evaluate:
+        config = json.loads((out / reader_module.CONFIG_FILE).read_text(encoding="utf-8"))
+        earlier = out / "validation.json"  # its training history is kept
+        chosen, history = (
+            None,
+            json.loads(earlier.read_text(encoding="utf-8")).get("history", []) if earlier.is_file() else [],
+        )
+    else:
+        config, chosen, history = train_and_export(args, learnable, validation, scored, full, started)
 
     rows: dict[str, float] = {
         "any candidate (ceiling)": sum(q.answerable for q in validation) / max(len(validation), 1),
@@ -618,15 +724,23 @@ def main() -> None:
             validation, {q.id: -np.arange(len(q.candidates), dtype=float) for q in validation}
         ),
     }
-    full = {} if args.no_baselines else baselines(validation, rows)
-    rows["reader, PyTorch (chosen checkpoint)"] = best[0]
+    if not args.no_baselines:
+        baselines(validation, rows, full, dense, product)
+    if chosen is not None:
+        name = "reader, PyTorch (chosen checkpoint)"
+        rows[name + (f", hand-weighted + {args.residual} x reader" if args.residual else "")] = chosen
     onnx_reader = reader_module.Reader(out)
-    onnx_scores = {q.id: np.array(onnx_reader.score(q.question, passages(q))) for q in scored}
+    onnx_scores = {q.id: np.array(onnx_reader.score(q.question, passages(q))) for q in validation if q.candidates}
     rows["reader, exported int8 ONNX"] = top1(validation, onnx_scores)
-    for weight in BLENDS if full else ():
+    refusal = calibrate_refusal(
+        validation, {key: float(np.max(full[key] + READER_BLEND["reader"] * onnx_scores[key])) for key in full}
+    )
+    config["refuse_below"] = refusal["refuse_below"]
+    (out / reader_module.CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    for weight in BLENDS if full and not args.no_baselines else ():
         blended = {q.id: full[q.id] + weight * onnx_scores[q.id] for q in scored}
         rows[f"hand-weighted + {weight} x reader logit (every sentence)"] = top1(validation, blended)
-    if full:
+    if full and not args.no_baselines:
         rows["answerer with NEWSBOT_READER=trained (as wired)"] = wired(validation, out)
     spread = [float(np.std(s)) for s in onnx_scores.values() if len(s) > 1]
     size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
@@ -638,6 +752,7 @@ def main() -> None:
             "validation answerable": len(scored),
         },
         "top-1 holds a gold answer (validation)": {k: round(v, 4) for k, v in rows.items()},
+        "refusal (validation)": refusal,
         "reader logit spread within a question (median std)": round(float(np.median(spread)), 3) if spread else None,
         "history": history,
         "model folder bytes": size,
@@ -648,6 +763,7 @@ def main() -> None:
     print(f"\nvalidation: {len(validation)} questions, share whose top-scored sentence holds a gold answer")
     for name, value in rows.items():
         print(f"  {value:.3f}  {name}")
+    print(f"refusal: {json.dumps(refusal)}")
     print(f"model: {out} ({size / 1e6:.1f} MB); {time.perf_counter() - started:.0f} s in all")
 
 

@@ -50,6 +50,10 @@ def test_the_training_script_writes_a_small_int8_model_with_its_tokenizer(tiny_m
     assert config["input_format"] == reader.INPUT_FORMAT and config["steps"] == 3
     figures = json.loads((tiny_model / "validation.json").read_text())["top-1 holds a gold answer (validation)"]
     assert all(0.0 <= value <= 1.0 for value in figures.values())
+    # the refusal threshold is calibrated on the validation questions and travels with the model
+    refusal = json.loads((tiny_model / "validation.json").read_text())["refusal (validation)"]
+    assert isinstance(config["refuse_below"], float) and config["refuse_below"] == refusal["refuse_below"]
+    assert reader.Reader(tiny_model).refuse_below == config["refuse_below"]
 
 
 def test_the_reader_gives_one_finite_score_per_candidate(tiny_model):
@@ -177,3 +181,43 @@ def test_a_seed_question_is_answered_alike_with_the_shipped_reader(question, cor
     features, trained = corpus_bot.ask(question), bot.ask(question)
     assert trained.short_answer == features.short_answer and trained.short_answer, (features.answer, trained.answer)
     assert trained.citations[0].article_id == features.citations[0].article_id
+
+
+def _shipped_model_with(tmp_path: Path, **config) -> Path:
+    """The shipped model's files beside a reader.json changed by `config`."""
+    folder = tmp_path / "model"
+    folder.mkdir(parents=True)
+    for name in (reader.MODEL_FILE, reader.TOKENIZER_FILE):
+        (folder / name).symlink_to(reader.MODEL_DIR / name)
+    shipped = json.loads((reader.MODEL_DIR / reader.CONFIG_FILE).read_text())
+    (folder / reader.CONFIG_FILE).write_text(json.dumps({**shipped, **config}))
+    return folder
+
+
+def test_the_answerer_refuses_when_no_sentence_read_reaches_the_models_threshold(
+    tmp_path, corpus_bot, corpus_settings, monkeypatch
+):
+    """Articles on the topic, but no sentence the reader rates as answering: the answer says so and quotes
+    nothing, naming the closest articles; the shipped threshold answers the same question."""
+    question = "Who stars in What Comes After Love?"
+    monkeypatch.setenv(reader.ENVIRONMENT, str(_shipped_model_with(tmp_path, refuse_below=1e6)))
+    settings = corpus_settings.model_copy(update={"reader": "trained"})
+    answer = NewsBot(settings, embeddings=corpus_bot.embeddings).ask(question)
+    assert answer.abstained and not answer.citations
+    assert answer.answer.startswith(
+        "I could not find a sentence that answers that in the indexed news articles. The closest articles I have are: “"
+    )
+    assert "What Comes After Love" in answer.answer
+    monkeypatch.delenv(reader.ENVIRONMENT)
+    shipped = NewsBot(settings, embeddings=corpus_bot.embeddings)
+    assert shipped.answerer.reader.refuse_below is not None
+    assert not shipped.ask(question).abstained
+
+
+def test_a_threshold_that_is_not_a_number_is_named(tmp_path):
+    folder = _shipped_model_with(tmp_path, refuse_below="high")
+    message = f"reader model file {folder / reader.CONFIG_FILE}: refuse_below must be a number or null, not 'high'"
+    with pytest.raises(reader.ReaderModelError) as caught:
+        reader.Reader(folder)
+    assert str(caught.value) == message
+    assert reader.Reader(_shipped_model_with(tmp_path / "none", refuse_below=None)).refuse_below is None

@@ -284,6 +284,9 @@ class ExtractiveAnswerer:
         outlets = _outlets_named(question, documents)
         if len(outlets) >= 2 and _compares(question):  # "Did Polygon and The Verge agree ...": each one's words
             return self._side_by_side(question, outlets, ranked + cheap, retrieved, same_story)
+        unread = self._unread_reason(ranked)
+        if unread:
+            return Answer(question=question, answer=unread, abstained=True, retrieved=retrieved)
         chosen = self._choose(ranked, direct[0] if direct else None, same_story)
         answer = self._compose(question, chosen, retrieved, direct, same_story)
         if unnamed and chosen:
@@ -404,6 +407,18 @@ class ExtractiveAnswerer:
         if focused and not _says_it(question, sentence, names, labels):
             return None, True
         return (sentence, [entity.text for entity in found]), False
+
+    def _unread_reason(self, ranked: list[_Candidate]) -> str:
+        """With the trained reader: a refusal when no sentence it read scores (blended, READER_BLEND) at its
+        model's refuse_below or above (reader.json; the articles are on the topic but none says the answer),
+        else ""."""
+        threshold = self.reader.refuse_below if self.reader is not None else None
+        scores = [c.score for c in ranked if c.reader is not None]
+        if threshold is None or not scores or max(scores) >= threshold:
+            return ""
+        titles = list(dict.fromkeys(c.document.metadata["title"] for c in ranked if c.document.metadata.get("title")))
+        hint = " The closest articles I have are: " + "; ".join(f"“{t}”" for t in titles[:3]) + "." if titles else ""
+        return "I could not find a sentence that answers that in the indexed news articles." + hint
 
     def _refusal_reason(self, question: str, documents: list[Document], names: set[str]) -> str:
         best = max((float(d.metadata.get("score", 0.0)) for d in documents), default=-1.0)

@@ -113,6 +113,14 @@ class Reader:
         except Exception as error:  # onnxruntime's errors share no base class worth naming
             raise ReaderModelError(f"reader model file unreadable: {model_file} ({error})") from error
         self._inputs = {i.name for i in self.session.get_inputs()}
+        # the best logit under which no sentence read answers the question (calibrated by the training script;
+        # None: the answerer never refuses on the reader's score)
+        refuse_below = self.config.get("refuse_below")
+        if refuse_below is not None and (isinstance(refuse_below, bool) or not isinstance(refuse_below, int | float)):
+            raise ReaderModelError(
+                f"reader model file {config_file}: refuse_below must be a number or null, not {refuse_below!r}"
+            )
+        self.refuse_below = None if refuse_below is None else float(refuse_below)
         self._run_lock = threading.Lock()
 
     def encode(self, question: str, candidates: Sequence[Passage | str]) -> list:
