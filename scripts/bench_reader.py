@@ -117,7 +117,7 @@ def main() -> None:
                 rows[reader][group].append(found)
 
     groups = list(rows[readers[0]])
-    section = f"bench_reader_{args.dataset}" + ("_depth" if depths else "")
+    section = f"bench_reader_{args.dataset}"
     start, end = markers(section)
     load_end = os.getloadavg()
     lines = [

@@ -99,6 +99,7 @@ TRAIN_CHUNKS = 16  # chunks whose sentences are training candidates
 PER_ARTICLE = 2  # Settings.per_article
 VALIDATION_WEEKS = 5  # the last weeks of each year
 HARD_NEGATIVES = 2  # per training group, when the question has them
+MARGIN_SCALES = (1.0, 1.5, 2.0, 3.0)  # the answerer's margins x this, with the reader (reader.json's margin_scale)
 REFUSE_QUANTILE = 0.01  # of the best reader logit of answerable validation questions: refuse below it
 EVALUATIONS = 3  # validation passes: at each third of the training (the last one at its end)
 BLENDS = (0.1, 0.3, 0.5, 0.75, 1.0, 1.5)  # reader weights tried beside the hand-weighted score
@@ -384,6 +385,45 @@ def groups_for_epoch(train: list[Question], group_size: int, rng: random.Random)
     return groups
 
 
+def answered(prediction: str, golds: list[str], words: int = 60) -> bool:
+    """A normalised gold answer within the prediction's first `words` words (score.py's rule, restated as
+    norm() is)."""
+    head = " " + " ".join(norm(prediction).split()[:words]) + " "
+    return any(norm(g) and f" {norm(g)} " in head for g in golds)
+
+
+def answers_right(validation: list[Question], folder: Path) -> tuple[dict[str, float], float]:
+    """The share of validation questions whose whole answer (the answerer's, as the product runs it) is right:
+    with the hand-weighted scorer, and with the reader in `folder` at each of MARGIN_SCALES; and the best scale
+    (ties: the smaller)."""
+    from bot.answer.extractive import ExtractiveAnswerer
+    from bot.embedding import LocalEmbeddings
+
+    embeddings = LocalEmbeddings()
+    scored = [q for q in validation if q.answerable]  # the others cannot quote a gold answer
+
+    def share(answerer) -> float:
+        right = sum(answered(answerer(q.question, q.documents).answer, q.answers) for q in scored)
+        return right / max(len(validation), 1)
+
+    rows = {"answers right, hand-weighted scorer (features)": share(ExtractiveAnswerer(embeddings))}
+    trained = ExtractiveAnswerer(embeddings, reader="trained", reader_model=folder)
+    reading, ranked = trained.rank_sentences, {}
+
+    def read_once(question: str, documents: list, everything: bool = False):  # the grid differs after reading
+        if question not in ranked:
+            ranked[question] = reading(question, documents, everything)
+        return list(ranked[question][0]), list(ranked[question][1])
+
+    trained.rank_sentences = read_once
+    by_scale = {}
+    for scale in MARGIN_SCALES:
+        trained.margin_scale = scale
+        by_scale[scale] = share(trained)
+        rows[f"answers right, trained reader, margins x {scale}"] = by_scale[scale]
+    return rows, max(MARGIN_SCALES, key=lambda scale: (by_scale[scale], -scale))
+
+
 def calibrate_refusal(validation: list[Question], best: dict[str, float]) -> dict:
     """The score below which the answerer refuses (reader.json's refuse_below), from `best`: per validation
     question, the best score of its candidates as the answerer ranks them (hand-weighted + READER_BLEND["reader"]
@@ -663,8 +703,9 @@ def main() -> None:
     parser.add_argument(
         "--residual",
         type=float,
-        default=READER_BLEND["reader"],
-        help="train the reader to add to the hand-weighted score at this blend weight (0: to rank alone)",
+        default=0.0,
+        help=f"train the reader to add to the hand-weighted score at this blend weight (e.g. {READER_BLEND['reader']}, "
+        "the one it is used at; default 0: to rank alone, the recipe of the shipped model)",
     )
     args = parser.parse_args()
     started = time.perf_counter()
@@ -742,6 +783,9 @@ def main() -> None:
         rows[f"hand-weighted + {weight} x reader logit (every sentence)"] = top1(validation, blended)
     if full and not args.no_baselines:
         rows["answerer with NEWSBOT_READER=trained (as wired)"] = wired(validation, out)
+    answer_rows, config["margin_scale"] = answers_right(validation, out)
+    (out / reader_module.CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    rows.update(answer_rows)
     spread = [float(np.std(s)) for s in onnx_scores.values() if len(s) > 1]
     size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
     summary = {
@@ -760,7 +804,10 @@ def main() -> None:
         **config,
     }
     (out / "validation.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    print(f"\nvalidation: {len(validation)} questions, share whose top-scored sentence holds a gold answer")
+    print(
+        f"\nvalidation: {len(validation)} questions, share whose top-scored sentence holds a gold answer (or: answers right)"
+    )
+    print(f"margin_scale: {config['margin_scale']}")
     for name, value in rows.items():
         print(f"  {value:.3f}  {name}")
     print(f"refusal: {json.dumps(refusal)}")

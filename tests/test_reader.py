@@ -221,3 +221,30 @@ def test_a_threshold_that_is_not_a_number_is_named(tmp_path):
         reader.Reader(folder)
     assert str(caught.value) == message
     assert reader.Reader(_shipped_model_with(tmp_path / "none", refuse_below=None)).refuse_below is None
+
+
+def test_a_margin_scale_that_is_not_a_positive_number_is_named(tmp_path):
+    folder = _shipped_model_with(tmp_path, margin_scale=0)
+    with pytest.raises(reader.ReaderModelError) as caught:
+        reader.Reader(folder)
+    assert str(caught.value) == (
+        f"reader model file {folder / reader.CONFIG_FILE}: margin_scale must be a number above 0, not 0"
+    )
+    assert reader.Reader(_shipped_model_with(tmp_path / "two", margin_scale=2)).margin_scale == 2.0
+
+
+def test_the_margin_scale_widens_which_sentences_are_quoted_beside_the_best():
+    """Another article's sentence 0.6 below the best one is quoted beside it only when the margins (0.4 for
+    corroboration) are widened, as the reader's reader.json asks."""
+    from langchain_core.documents import Document
+
+    from bot.answer.extractive import _Candidate
+
+    def candidate(article: str, text: str, score: float) -> _Candidate:
+        document = Document(page_content=text, metadata={"article_id": article, "title": article})
+        return _Candidate(document, 0, len(text), text, "", score=score)
+
+    ranked = [candidate("a", "Mira Holt directed The Glass Orchard.", 2.0), candidate("b", "Holt directed it.", 1.4)]
+    assert [c.text for c in ExtractiveAnswerer._choose(ranked)] == ["Mira Holt directed The Glass Orchard."]
+    widened = ExtractiveAnswerer._choose(ranked, margin_scale=2.0)
+    assert [c.text for c in widened] == ["Mira Holt directed The Glass Orchard.", "Holt directed it."]

@@ -68,6 +68,7 @@ _CORROBORATION_MARGIN = 0.4  # another article's sentence this close is quoted b
 # (tuning-half accuracy by this margin: 0.2 0.309, 0.3 0.321, 0.4 0.325, 0.5 0.324)
 _MORE_MARGIN = 0.1  # another sentence of the same articles this close is quoted too
 _VOTE_TEMPERATURE = 0.05  # how fast a sentence's vote for the short answer fades with its score
+# (with the trained reader, all three are multiplied by its reader.json's margin_scale)
 
 # With NEWSBOT_READER=trained, the trained reader (bot/answer/reader.py) reads the best _READ_CANDIDATES sentences
 # by the cheap evidence (instead of _EMBEDDED_CANDIDATES), and a sentence's score becomes
@@ -250,6 +251,8 @@ class ExtractiveAnswerer:
             from . import reader as reader_module
 
             self.reader = reader_module.load(reader_model)
+        # the margins below the best score, widened for the reader's wider scores (its reader.json's margin_scale)
+        self.margin_scale = self.reader.margin_scale if self.reader is not None else 1.0
 
     def __call__(self, question: str, documents: list[Document], history: object = None) -> Answer:
         """`history` is accepted for the answerers' common signature; the question already stands alone."""
@@ -279,7 +282,7 @@ class ExtractiveAnswerer:
         # win. (Requiring the sentence itself to be on the story cost 0.09 on MultiHop-RAG's inference
         # questions, whose long questions name outlets and more.)
         ranked = [c for c in ranked if related(c)] or ranked
-        direct, unnamed = self._direct(question, ranked, names)
+        direct, unnamed = self._direct(question, ranked, names, self.margin_scale)
 
         outlets = _outlets_named(question, documents)
         if len(outlets) >= 2 and _compares(question):  # "Did Polygon and The Verge agree ...": each one's words
@@ -287,7 +290,7 @@ class ExtractiveAnswerer:
         unread = self._unread_reason(ranked)
         if unread:
             return Answer(question=question, answer=unread, abstained=True, retrieved=retrieved)
-        chosen = self._choose(ranked, direct[0] if direct else None, same_story)
+        chosen = self._choose(ranked, direct[0] if direct else None, same_story, self.margin_scale)
         answer = self._compose(question, chosen, retrieved, direct, same_story)
         if unnamed and chosen:
             answer = answer.model_copy(update={"answer": f"{not_named(question)}, but: {answer.answer}"})
@@ -378,7 +381,7 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _direct(
-        question: str, ranked: list[_Candidate], names: set[str]
+        question: str, ranked: list[_Candidate], names: set[str], margin_scale: float = 1.0
     ) -> tuple[tuple[_Candidate, list[str]] | None, bool]:
         """(the name, date or number that answers the question, with the best sentence that says it; whether
         the articles plainly do not name it). Not named: no sentence read names anything of the kind asked
@@ -390,7 +393,7 @@ class ExtractiveAnswerer:
             return None, False
         newest = max((c.document.metadata.get("published", "") for c in top), default="")
         weights = [
-            math.exp((c.score - top[0].score) / _VOTE_TEMPERATURE)
+            math.exp((c.score - top[0].score) / (_VOTE_TEMPERATURE * margin_scale))
             * (1.15 if newest and c.document.metadata.get("published") == newest else 1.0)
             for c in top
         ]
@@ -462,7 +465,10 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _choose(
-        ranked: list[_Candidate], first: _Candidate | None = None, same_story: Callable[[_Candidate], bool] = bool
+        ranked: list[_Candidate],
+        first: _Candidate | None = None,
+        same_story: Callable[[_Candidate], bool] = bool,
+        margin_scale: float = 1.0,
     ) -> list[_Candidate]:
         """The best sentence (or the one the direct answer comes from); the best one of each other article
         about the same story close behind it (corroboration from several sources); then more of the same
@@ -480,12 +486,12 @@ class ExtractiveAnswerer:
         articles = {chosen[0].document.metadata["article_id"]}
         for candidate in ranked:
             article_id = candidate.document.metadata["article_id"]
-            close = candidate.score >= best - _CORROBORATION_MARGIN and same_story(candidate)
+            close = candidate.score >= best - _CORROBORATION_MARGIN * margin_scale and same_story(candidate)
             if close and article_id not in articles and fits(candidate):
                 chosen.append(candidate)
                 articles.add(article_id)
         for candidate in ranked:
-            if candidate.score >= best - _MORE_MARGIN and candidate not in chosen and fits(candidate):
+            if candidate.score >= best - _MORE_MARGIN * margin_scale and candidate not in chosen and fits(candidate):
                 chosen.append(candidate)
         return chosen
 

@@ -105,7 +105,8 @@ class Reader:
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(int(self.config.get("max_tokens", MAX_TOKENS)), strategy="longest_first")
         options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
+        # two threads: a quarter faster on 2 cores than one, with the same scores (one call runs at a time)
+        options.intra_op_num_threads = min(2, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
@@ -121,6 +122,14 @@ class Reader:
                 f"reader model file {config_file}: refuse_below must be a number or null, not {refuse_below!r}"
             )
         self.refuse_below = None if refuse_below is None else float(refuse_below)
+        # the answerer's score margins (which sentences are quoted beside the best one, how fast a sentence's vote
+        # fades) are set for the hand-weighted score; the reader's logits widen the scores, so they widen too
+        margin_scale = self.config.get("margin_scale", 1.0)
+        if isinstance(margin_scale, bool) or not isinstance(margin_scale, int | float) or margin_scale <= 0:
+            raise ReaderModelError(
+                f"reader model file {config_file}: margin_scale must be a number above 0, not {margin_scale!r}"
+            )
+        self.margin_scale = float(margin_scale)
         self._run_lock = threading.Lock()
 
     def encode(self, question: str, candidates: Sequence[Passage | str]) -> list:
