@@ -54,6 +54,10 @@ def test_the_training_script_writes_a_small_int8_model_with_its_tokenizer(tiny_m
     refusal = json.loads((tiny_model / "validation.json").read_text())["refusal (validation)"]
     assert isinstance(config["refuse_below"], float) and config["refuse_below"] == refusal["refuse_below"]
     assert reader.Reader(tiny_model).refuse_below == config["refuse_below"]
+    assert (
+        config["margin_scale"] in (1.0, 1.5, 2.0, 3.0)
+        and reader.Reader(tiny_model).margin_scale == config["margin_scale"]
+    )
 
 
 def test_the_reader_gives_one_finite_score_per_candidate(tiny_model):
