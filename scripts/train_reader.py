@@ -60,7 +60,9 @@ the blended score under which the answerer refuses: the 1% quantile of the best 
 validation questions whose candidates hold a gold answer (so that about 1% of those would be refused), with the
 share of the others it refuses beside it; and margin_scale, the factor on the answerer's score margins that gives
 the most right answers on the validation questions (the answerer run whole, as the product runs it, with
-score.py's rule restated: a gold answer in the first 60 words), from MARGIN_SCALES.
+score.py's rule restated: a gold answer in the first 60 words), from MARGIN_SCALES. refuse_below is a first
+estimate: check it with `python scripts/bench_refusal.py` (answerable questions wrongly refused under 1%) before
+shipping, and lower it to the value that table marks if it refuses more (MODEL.md: it did, for the shipped one).
 
 Figures (validation questions; a question whose candidates hold no gold answer counts as a miss): the share of
 questions whose top-scored sentence holds a gold answer, for: any candidate (the ceiling); the first sentence in
