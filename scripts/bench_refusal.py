@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"With NEWSBOT_READER=trained (the shipped reader, refuse_below {threshold} in its reader.json; None: it "
         "never refuses on its own): the answerer also refuses when no sentence it reads has a blended score "
-        "(hand-weighted + reader) at that value or above. Null queries refused **{refused_trained['null'] / counts['null']:.3f}**, answerable queries "
+        "(hand-weighted + reader) at that value or above. Null queries refused "
+        f"**{refused_trained['null'] / counts['null']:.3f}**, answerable queries "
         f"wrongly refused **{refused_trained['answerable'] / counts['answerable']:.3f}**. By threshold (the gate "
         "included, the reader's score taken over every sentence read, before the answerer keeps those of chunks naming "
         "what the question names, so a little under what the answerer refuses; the highest that wrongly refuses "
