@@ -132,6 +132,11 @@ def _says_it(question: str, candidate: _Candidate, names: set[str], labels: froz
     return not predicate or bool(predicate & entities.terms_said(candidate.text))
 
 
+def _closest_articles(titles: list[str]) -> str:
+    """The end of a refusal: the first three titles, or nothing when there are none."""
+    return " The closest articles I have are: " + "; ".join(f"“{t}”" for t in titles[:3]) + "." if titles else ""
+
+
 _WHAT_KIND = {"when": "the date", "number": "the figure", "where": "the place", "who": "the person"}
 
 
@@ -420,8 +425,7 @@ class ExtractiveAnswerer:
         if threshold is None or not scores or max(scores) >= threshold:
             return ""
         titles = list(dict.fromkeys(c.document.metadata["title"] for c in ranked if c.document.metadata.get("title")))
-        hint = " The closest articles I have are: " + "; ".join(f"“{t}”" for t in titles[:3]) + "." if titles else ""
-        return "I could not find a sentence that answers that in the indexed news articles." + hint
+        return "I could not find a sentence that answers that in the indexed news articles." + _closest_articles(titles)
 
     def _refusal_reason(self, question: str, documents: list[Document], names: set[str]) -> str:
         best = max((float(d.metadata.get("score", 0.0)) for d in documents), default=-1.0)
@@ -441,7 +445,7 @@ class ExtractiveAnswerer:
                 if d.metadata.get("title") and names & terms
             )
         )
-        hint = " The closest articles I have are: " + "; ".join(f"“{t}”" for t in nearest[:3]) + "." if nearest else ""
+        hint = _closest_articles(nearest)
         not_found = "I could not find an answer to that in the indexed news articles."
         if best < self.min_relevance and not named_whole:
             return not_found + hint
