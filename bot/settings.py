@@ -90,9 +90,8 @@ class Settings(BaseSettings):
         description="How the extractive answerer picks the sentences to quote: features (its hand-weighted "
         "evidence) or trained (adds the reader model shipped in bot/answer/reader_model/, or the one in "
         "NEWSBOT_READER_MODEL; trained by scripts/train_reader.py). The reader is off by default: it measured "
-        "below features on RealTime QA 2023 and is 4x slower (bot/answer/reader_model/MODEL.md). With it, the "
-        "answerer also refuses when no sentence it reads scores as an answer (the threshold travels with the model, "
-        "in its reader.json).",
+        "below features on RealTime QA 2023 and is 4x slower (bot/answer/reader_model/MODEL.md). A model's reader.json "
+        "can also set a score under which the answerer refuses; the shipped one sets none (MODEL.md says why).",
     )
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted, in characters.")
     fetch_timeout: float = Field(

@@ -699,7 +699,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=4e-5)
     parser.add_argument("--group-size", type=int, default=8, help="candidates per question and step (1 positive)")
     parser.add_argument("--questions-per-step", type=int, default=4)
-    parser.add_argument("--no-baselines", action="store_true", help="skip the dense and hand-weighted baselines")
+    parser.add_argument("--no-baselines", action="store_true", help="skip the answerer-as-wired figure (a quick run)")
     parser.add_argument(
         "--evaluate",
         action="store_true",
@@ -770,8 +770,7 @@ def main() -> None:
             validation, {q.id: -np.arange(len(q.candidates), dtype=float) for q in validation}
         ),
     }
-    if not args.no_baselines:
-        baselines(validation, rows, full, dense, product)
+    baselines(validation, rows, full, dense, product)  # computed anyway: the refusal and --residual need them
     if chosen is not None:
         name = "reader, PyTorch (chosen checkpoint)"
         rows[name + (f", hand-weighted + {args.residual} x reader" if args.residual else "")] = chosen
@@ -783,7 +782,7 @@ def main() -> None:
     )
     config["refuse_below"] = refusal["refuse_below"]
     (out / reader_module.CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    for weight in BLENDS if full and not args.no_baselines else ():
+    for weight in BLENDS if full else ():
         blended = {q.id: full[q.id] + weight * onnx_scores[q.id] for q in scored}
         rows[f"hand-weighted + {weight} x reader logit (every sentence)"] = top1(validation, blended)
     if full and not args.no_baselines:
