@@ -8,15 +8,15 @@ from collections.abc import Callable, Iterator
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from .answer import Answer, ExtractiveAnswerer
+from .answer.conversation import HistoryError, Turn, clarification, parse_history, standalone
 from .answer.llm import Answerer, LLMAnswerer, build_answerer, condense_question
-from .conversation import HistoryError, Turn, clarification, parse_history, standalone
-from .embedding import LocalEmbeddings
-from .indexing import IngestSummary, ingest, open_store, refresh_keyword_index
-from .keyword import KeywordIndex
 from .redact import redacted_url
-from .retrieval import NewsRetriever, as_of_filter
+from .search.retrieval import NewsRetriever, as_of_filter
 from .settings import Settings
-from .store import NewsStore, shown_path
+from .store.chroma import NewsStore, shown_path
+from .store.embedding import LocalEmbeddings
+from .store.indexing import IngestSummary, ingest, open_store, refresh_keyword_index
+from .store.keyword import KeywordIndex
 
 log = logging.getLogger(__name__)
 

@@ -90,7 +90,7 @@ def _index_hint(settings: Settings) -> str:
 def _require_index(settings: Settings) -> None:
     """Commands that only read (ask, chat) never create an index: a missing or mistyped folder is a user error.
     With a Chroma server the chunks are there, and NEWSBOT_INDEX holds only this machine's derived cache."""
-    from .store import is_index
+    from .store.chroma import is_index
 
     if settings.chroma_url or is_index(settings.index):
         return
@@ -106,8 +106,8 @@ def _require_index(settings: Settings) -> None:
 def _open_bot(settings: Settings):
     """The bot over the existing index (opened, never created)."""
     from .chain import NewsBot
-    from .embedding import LocalEmbeddings
-    from .indexing import open_store
+    from .store.embedding import LocalEmbeddings
+    from .store.indexing import open_store
 
     _require_index(settings)
     embeddings = LocalEmbeddings.from_settings(settings)
@@ -142,7 +142,7 @@ def _print_answer(answer, out: TextIO, explain: bool = False) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from .indexing import ingest
+    from .store.indexing import ingest
 
     if args.verbose:
         logging.getLogger("bot").setLevel(logging.INFO)
@@ -163,7 +163,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def _duration(text: str) -> float:
     """argparse type of --every: its error names the flag and the accepted forms."""
-    from .watch import parse_duration
+    from .store.watch import parse_duration
 
     try:
         return parse_duration(text)
@@ -176,7 +176,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from .watch import format_duration, watch
+    from .store.watch import format_duration, watch
 
     if args.verbose:
         logging.getLogger("bot").setLevel(logging.INFO)
@@ -376,7 +376,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .api import serve
+    from .web.api import serve
 
     serve(_settings(args))
     return 0
@@ -384,7 +384,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_feedback(args: argparse.Namespace) -> int:
     """Export the chat's thumbs up/down (INDEX/feedback.sqlite3) for review."""
-    from .feedback import FILENAME, FeedbackStore
+    from .web.feedback import FILENAME, FeedbackStore
 
     settings = _settings(args)
     if not settings.index.is_dir():  # a mistyped --index: say so rather than "no feedback yet"

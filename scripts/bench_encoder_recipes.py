@@ -8,7 +8,7 @@ the onnx-int8 backend runs each of its per-core sessions), three times; the tabl
 and how close the vectors stay to the float32 graph's (mean and lowest cosine). Recipes:
 
   - fp32: the exported float graph (the reference for the cosines);
-  - dynamic int8 (default): the backend's graph (bot/onnx_model.py), weights int8 per channel;
+  - dynamic int8 (default): the backend's graph (bot/store/onnx_model.py), weights int8 per channel;
   - fused + dynamic int8: the graph exported with eager attention, fused by onnxruntime's transformer optimizer
     (Attention, EmbedLayerNormalization, SkipLayerNormalization, BiasGelu), then quantised the same way;
   - static int8: weights and activations int8, activation scales calibrated on other corpus chunks (MinMax);
@@ -65,7 +65,7 @@ def build_graphs(model_path: Path, work: Path, calibration: list[dict]) -> dict[
     from onnxruntime.quantization.shape_inference import quant_pre_process
     from onnxruntime.transformers.optimizer import optimize_model
 
-    from bot import onnx_model
+    from bot.store import onnx_model
 
     graphs = {"dynamic int8 (default)": onnx_model.quantized_model(model_path)}
     full = work / "model.onnx"
@@ -146,9 +146,9 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="write the table to docs/benchmarks.md")
     args = parser.parse_args()
 
-    from bot.embedding import LocalEmbeddings
-    from bot.onnx_model import OnnxEncoder
     from bot.settings import load_settings
+    from bot.store.embedding import LocalEmbeddings
+    from bot.store.onnx_model import OnnxEncoder
 
     corpus = args.shared / "datasets/realtimeqa-2023/corpus.jsonl"
     model_path = LocalEmbeddings.from_settings(load_settings()).model_path

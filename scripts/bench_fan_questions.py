@@ -25,12 +25,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bot.chain import NewsBot  # noqa: E402
-from bot.embedding import LocalEmbeddings  # noqa: E402
 from bot.eval.fan import FAN_ARTICLES, ask, judge, load_questions  # noqa: E402
 from bot.eval.report import command_line, markers  # noqa: E402
 from bot.eval.run import publish  # noqa: E402
-from bot.indexing import ingest  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.store.embedding import LocalEmbeddings  # noqa: E402
+from bot.store.indexing import ingest  # noqa: E402
 
 NAME = "fan_questions"
 

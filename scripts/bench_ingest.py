@@ -38,15 +38,15 @@ GOAL = 3.0  # the issue's goal: newsbot indexes 3x the baseline's chunks/s
 DESCRIPTION = f"""\
 Measure, in one run, on a fixed slice of {DATASET}/corpus.jsonl (the first N records), three ingest pipelines:
 
-  1. newsbot, torch backend: bot.indexing.ingest() of the slice (written to a temporary JSONL file) into a
+  1. newsbot, torch backend: bot.store.indexing.ingest() of the slice (written to a temporary JSONL file) into a
      fresh temporary index, with embedding_backend "torch" (sentence-transformers); chunks/s = chunks
      embedded / wall seconds. Timed: reading the file, chunking, embedding (title/date header + chunk text)
      and writing to Chroma.
   2. newsbot, onnx-int8 backend: the same, with embedding_backend "onnx-int8" (the same weights as an int8
-     ONNX graph run by onnxruntime, bot/onnx_model.py).
+     ONNX graph run by onnxruntime, bot/store/onnx_model.py).
   3. a plain LangChain baseline on the same model and the same chunks: langchain_chroma.Chroma.from_documents
      with langchain_huggingface.HuggingFaceEmbeddings (bundled all-MiniLM-L6-v2, CPU) into a fresh temporary
-     directory. Its chunks are made by bot.chunking.chunk_article before the clock starts, so chunking is
+     directory. Its chunks are made by bot.store.chunking.chunk_article before the clock starts, so chunking is
      NOT timed for the baseline (it is for newsbot).
 
   Each newsbot pipeline has its own copy of the settings (embedding_backend set explicitly, overriding
@@ -149,7 +149,7 @@ def load_average() -> str:
 
 def onnx_graphs() -> set[Path]:
     """The int8 graphs in newsbot's model cache now (to tell whether this run exported one)."""
-    from bot.onnx_model import cache_root
+    from bot.store.onnx_model import cache_root
 
     return {path.resolve() for path in (cache_root() / "onnx").glob("*/model-int8.onnx")}
 
@@ -228,8 +228,8 @@ class Results:
 
 class Bench:
     def __init__(self, args: argparse.Namespace, workdir: Path):
-        from bot.embedding import LocalEmbeddings, bundled_model_path
         from bot.settings import Settings
+        from bot.store.embedding import LocalEmbeddings, bundled_model_path
 
         self.args = args
         self.workdir = workdir
@@ -251,7 +251,7 @@ class Bench:
             self.newsbot[backend] = (settings, embeddings)
         self.embeddings = self.newsbot["torch"][1]  # chunks the slice for the baseline and counts tokens
         onnx = self.newsbot["onnx-int8"][1]
-        from bot.onnx_model import quantized_model
+        from bot.store.onnx_model import quantized_model
 
         self.onnx_graph = quantized_model(onnx.model_path).resolve()  # in the cache by now: no export here
         self.onnx_exported = self.onnx_graph not in graphs_before
@@ -280,9 +280,9 @@ class Bench:
     def prepare(self, jsonl: Path, results: Results):
         from langchain_core.documents import Document
 
-        from bot.chunking import chunk_article
-        from bot.indexing import embedding_text
         from bot.ingest import read_file
+        from bot.store.chunking import chunk_article
+        from bot.store.indexing import embedding_text
 
         read = read_file(jsonl)
         results.read_errors = list(read.errors)
@@ -325,7 +325,7 @@ class Bench:
     # -- one timed run of each pipeline
 
     def run_newsbot(self, backend: str, jsonl: Path, keep: bool = False) -> tuple[Run, Path]:
-        from bot.indexing import ingest
+        from bot.store.indexing import ingest
 
         base, embeddings = self.newsbot[backend]
         index = self.fresh_dir(f"newsbot-{backend}")
@@ -541,7 +541,7 @@ def render(args, bench: Bench, results: Results, facts: dict[str, str], when: st
         f"an int8 ONNX graph run by onnxruntime, {bench.onnx_workers} single-threaded sessions side by side; {onnx_load}); baseline "
         f"(`HuggingFaceEmbeddings`, sentence-transformers, load {bench.load_seconds['baseline']:.1f} s)",
         f"- Slice: the first {results.records} records of `{corpus}` -> {results.articles} articles, "
-        f"{results.chunks} chunks (`bot.chunking.chunk_article`, chunk_tokens {settings.chunk_tokens}, "
+        f"{results.chunks} chunks (`bot.store.chunking.chunk_article`, chunk_tokens {settings.chunk_tokens}, "
         f"chunk_overlap_tokens {settings.chunk_overlap_tokens})"
         + (f"; {len(results.read_errors)} records not readable" if results.read_errors else ""),
         *(
@@ -563,10 +563,10 @@ def render(args, bench: Bench, results: Results, facts: dict[str, str], when: st
         "",
         "| pipeline | timed | median chunks/s | median s |",
         "|---|---|--:|--:|",
-        f"| newsbot torch `bot.indexing.ingest` | read JSONL, chunk, embed (sentence-transformers, batch "
+        f"| newsbot torch `bot.store.indexing.ingest` | read JSONL, chunk, embed (sentence-transformers, batch "
         f"{settings.embed_batch_size}, normalised{rounds_text}), write to Chroma (cosine) | "
         f"{medians['torch']:.1f} | {seconds['torch']:.2f} |",
-        f"| newsbot onnx-int8 `bot.indexing.ingest` | read JSONL, chunk, embed (int8 ONNX graph, onnxruntime, one "
+        f"| newsbot onnx-int8 `bot.store.indexing.ingest` | read JSONL, chunk, embed (int8 ONNX graph, onnxruntime, one "
         f"text per run, normalised{rounds_text}), write to Chroma (cosine) | "
         f"{medians['onnx-int8']:.1f} | {seconds['onnx-int8']:.2f} |",
         "| baseline `Chroma.from_documents` + `HuggingFaceEmbeddings` | embed (langchain/sentence-transformers "
@@ -588,7 +588,7 @@ def render(args, bench: Bench, results: Results, facts: dict[str, str], when: st
         ),
         "",
         f"Agreement of the two backends, measured in the same run outside the timed part: {sample}, as newsbot "
-        f"feeds them to the model (`bot.indexing.embedding_text`: title/date header + chunk text), encoded with "
+        f"feeds them to the model (`bot.store.indexing.embedding_text`: title/date header + chunk text), encoded with "
         f"both; cosine between each chunk's onnx-int8 vector and its torch vector: mean "
         f"**{results.cosine_mean:.4f}**, minimum **{results.cosine_min:.4f}**. An index records its backend in its "
         f"model name, so each newsbot pipeline writes and searches its own index.",

@@ -64,12 +64,12 @@ def main() -> None:
     readers = tuple(f"{r}, {k}" for k in depths for r in chosen) if depths else chosen
 
     from bot.chain import NewsBot
-    from bot.embedding import LocalEmbeddings
     from bot.eval.datasets import load
     from bot.eval.metrics import answer_in_chunks, percentile, shared_scorer
     from bot.eval.run import prepare, publish
-    from bot.indexing import open_store
     from bot.settings import Settings
+    from bot.store.embedding import LocalEmbeddings
+    from bot.store.indexing import open_store
 
     dataset = load(args.dataset, args.shared)
     scorer = shared_scorer(args.shared)

@@ -27,10 +27,10 @@ from tqdm import tqdm  # noqa: E402
 
 from bot.answer.extractive import ExtractiveAnswerer  # noqa: E402
 from bot.chain import NewsBot  # noqa: E402
-from bot.embedding import LocalEmbeddings  # noqa: E402
 from bot.eval.report import command_line, markers, write_section  # noqa: E402
-from bot.indexing import ingest  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.store.embedding import LocalEmbeddings  # noqa: E402
+from bot.store.indexing import ingest  # noqa: E402
 
 THRESHOLDS = (0.25, 0.30, 0.35, 0.40, 0.45)
 

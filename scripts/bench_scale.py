@@ -42,12 +42,12 @@ from bench_api import p95, start_server  # noqa: E402
 from load_run import rss_megabytes  # noqa: E402
 
 from bot.chain import NewsBot  # noqa: E402
-from bot.embedding import LocalEmbeddings, split_model_name  # noqa: E402
 from bot.eval.datasets import load_realtimeqa  # noqa: E402
 from bot.eval.report import command_line, markers, write_section  # noqa: E402
-from bot.indexing import open_store, refresh_keyword_index  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.store import NewsStore  # noqa: E402
+from bot.store.chroma import NewsStore  # noqa: E402
+from bot.store.embedding import LocalEmbeddings, split_model_name  # noqa: E402
+from bot.store.indexing import open_store, refresh_keyword_index  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 WARM = 5

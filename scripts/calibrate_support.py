@@ -28,8 +28,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.answer.llm import claim_text, evidence_sentences  # noqa: E402
-from bot.embedding import LocalEmbeddings  # noqa: E402
 from bot.ingest import discover, read_file  # noqa: E402
+from bot.store.embedding import LocalEmbeddings  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 S24 = "id:seed-2024-japanese-korean-romance-dramas"

@@ -10,7 +10,7 @@ one more run leaves exactly the index a clean build of the same files gives.
    ones left. NEWSBOT_INGEST_BATCH_CHUNKS is set small (--batch-chunks) so that there are many rounds to hit.
 3. One more run to completion; then both indexes are compared: the same articles, chunk ids (no duplicates, no
    stale versions) and chunk counts, one complete version per article, and the keyword index in step with the
-   store (its stamp equals bot.keyword.fingerprint of the store's chunk ids).
+   store (its stamp equals bot.store.keyword.fingerprint of the store's chunk ids).
 
 Prints one line per kill and a summary. Exit status 0 when the indexes are equal, 1 when they differ.
 The same kill and compare code runs in tests/test_faults.py (tests/fault_helpers.py).

@@ -80,8 +80,8 @@ def main() -> None:
     from bot.chain import NewsBot
     from bot.eval.datasets import load_realtimeqa
     from bot.eval.metrics import answer_in_chunks, shared_scorer
+    from bot.search.terms import question_terms
     from bot.settings import Settings
-    from bot.terms import question_terms
 
     names = list(SENTENCE_WEIGHTS)
     norm = shared_scorer(args.shared).norm

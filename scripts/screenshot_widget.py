@@ -22,9 +22,9 @@ sys.path.insert(0, str(REPO))
 
 import uvicorn  # noqa: E402
 
-from bot.api import create_app  # noqa: E402
 from bot.chain import NewsBot  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.web.api import create_app  # noqa: E402
 from tests.browser import launch  # noqa: E402
 
 QUESTION = "What did Taylor Swift say about Travis Kelce?"

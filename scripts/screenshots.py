@@ -20,8 +20,8 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from bot.chain import NewsBot  # noqa: E402
-from bot.indexing import ingest  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.store.indexing import ingest  # noqa: E402
 from tests.browser import launch  # noqa: E402
 from tests.ui_helpers import served  # noqa: E402
 

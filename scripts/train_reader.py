@@ -15,10 +15,10 @@ quizzes: REPEATS_OF_DEV, found once by comparing the two files outside this scri
 Candidates, close to the way the product sees them:
   1. each search result becomes an Article as `newsbot ingest` reads the corpus file (bot/ingest/jsonfmt.py:
      title, outlet, publication date from the URL), cut into chunks by the product's chunker
-     (bot/chunking.py, the default 200 tokens with 48 of overlap, counted by the embedding model's tokenizer);
+     (bot/store/chunking.py, the default 200 tokens with 48 of overlap, counted by the embedding model's tokenizer);
   2. the chunks of the question's own results (those published by its as_of date, or undated) are ranked by
      BM25 over the chunks of that question alone, text as the product's keyword index holds it (title, then
-     chunk) and tokenised by its tokeniser (bot/keyword.py), keeping at most 2 chunks per article
+     chunk) and tokenised by its tokeniser (bot/store/keyword.py), keeping at most 2 chunks per article
      (per_article) and the best 8 (top_k) as the answerer would get them; for training, the best 16, so that
      more questions have a sentence with the answer to learn from. Why BM25 and not the product's hybrid
      search: hybrid needs every chunk of the corpus embedded (over 100,000 chunks: most of the 90-minute
@@ -28,7 +28,7 @@ Candidates, close to the way the product sees them:
      "retrieval" evidence) is computed with the product's embedding model, so that the hand-weighted scorer
      can be run on them as a baseline;
   3. the chunks are split into candidate sentences exactly as the answerer does
-     (ExtractiveAnswerer._candidates: bot/chunking.sentence_spans, sentences of 3 words or more, each with
+     (ExtractiveAnswerer._candidates: bot/store/chunking.sentence_spans, sentences of 3 words or more, each with
      the sentence before it).
 Labels (answers normalised as ../shared's score.py does, as whole words): positive, a sentence holding a gold
 answer, sampled with weight 1 + 2 x the share of the evidence passage's content words it holds (a sentence
@@ -52,7 +52,7 @@ the blend against the shipped model's 0.237, so it is off by default (MODEL.md).
 1 epoch over the 1,054 training questions that have a positive (264 steps; --epochs for more), seeds fixed
 (--seed), as many threads as the process has cores (up to 4). AdamW, learning rate 4e-5 with 6% warm-up and
 linear decay. The model is evaluated on the validation slice after each third of the steps; the best of the
-three is exported (ONNX opset 17, then onnxruntime's dynamic per-channel int8 quantisation, as bot/onnx_model.py does
+three is exported (ONNX opset 17, then onnxruntime's dynamic per-channel int8 quantisation, as bot/store/onnx_model.py does
 for the embedding model) with its tokenizer into --out: about 24 MB in all.
 
 Calibration, written into reader.json at the end of a run (or by --evaluate, which trains nothing): refuse_below,
@@ -206,8 +206,8 @@ class Candidates:
     def __init__(self, articles: dict):
         from tokenizers import Tokenizer
 
-        from bot.embedding import bundled_model_path
         from bot.settings import Settings
+        from bot.store.embedding import bundled_model_path
 
         self.articles = articles
         counter = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
@@ -223,7 +223,7 @@ class Candidates:
         return [len(e.ids) for e in self.counter.encode_batch(list(texts), add_special_tokens=False)]
 
     def chunks(self, corpus_id: str) -> list:
-        from bot.chunking import chunk_article
+        from bot.store.chunking import chunk_article
 
         if corpus_id not in self._chunks:
             article = self.articles[corpus_id]
@@ -236,7 +236,7 @@ class Candidates:
         from langchain_core.documents import Document
 
         from bot.ingest.article import iso_to_timestamp
-        from bot.keyword import _tokens
+        from bot.store.keyword import _tokens
 
         as_of_end = iso_to_timestamp(question.as_of) + 86399
         rows = []  # (search rank, article, chunk)
@@ -281,7 +281,7 @@ class Candidates:
 
 def label(question: Question) -> None:
     from bot.answer.extractive import ExtractiveAnswerer
-    from bot.terms import terms
+    from bot.search.terms import terms
 
     question.candidates = ExtractiveAnswerer._candidates(question.documents)
     evidence = terms(question.evidence)
@@ -402,7 +402,7 @@ def answers_right(validation: list[Question], folder: Path) -> tuple[dict[str, f
     with the hand-weighted scorer, and with the reader in `folder` at each of MARGIN_SCALES; and the best scale
     (ties: the smaller)."""
     from bot.answer.extractive import ExtractiveAnswerer
-    from bot.embedding import LocalEmbeddings
+    from bot.store.embedding import LocalEmbeddings
 
     embeddings = LocalEmbeddings()
     scored = [q for q in validation if q.answerable]  # the others cannot quote a gold answer
@@ -454,12 +454,12 @@ def calibrate_refusal(validation: list[Question], best: dict[str, float]) -> dic
 
 
 def export(model, folder: Path, max_tokens: int) -> Path:
-    """ONNX opset 17 of the model (logits per pair), then dynamic per-channel int8 (bot/onnx_model.py's recipe)."""
+    """ONNX opset 17 of the model (logits per pair), then dynamic per-channel int8 (bot/store/onnx_model.py's recipe)."""
     import warnings
 
     import torch
 
-    from bot.onnx_model import _quantise
+    from bot.store.onnx_model import _quantise
 
     names = ["input_ids", "attention_mask", "token_type_ids"]
     example = tuple(torch.ones((2, 16), dtype=torch.long) for _ in names)
@@ -491,9 +491,9 @@ def hand_weighted(questions: list[Question]) -> tuple[dict[str, np.ndarray], dic
     preselected sentences scored in full). Fills each chunk's similarity to the question first (the
     "retrieval" evidence), with the product's embedding model."""
     from bot.answer.extractive import ExtractiveAnswerer
-    from bot.embedding import LocalEmbeddings
-    from bot.indexing import embedding_text
     from bot.ingest.article import Article
+    from bot.store.embedding import LocalEmbeddings
+    from bot.store.indexing import embedding_text
 
     embeddings = LocalEmbeddings()
     answerer = ExtractiveAnswerer(embeddings)
@@ -544,7 +544,7 @@ def _positioned(chosen: list, index: dict, size: int) -> np.ndarray:
 def wired(validation: list[Question], folder: Path) -> float:
     """The answerer's best sentence with NEWSBOT_READER=trained and the model in `folder`."""
     from bot.answer.extractive import ExtractiveAnswerer
-    from bot.embedding import LocalEmbeddings
+    from bot.store.embedding import LocalEmbeddings
 
     answerer = ExtractiveAnswerer(LocalEmbeddings(), reader="trained", reader_model=folder)
     chosen = {}
@@ -566,7 +566,7 @@ def train_and_export(
     from tokenizers import Tokenizer
 
     from bot.answer import reader as reader_module
-    from bot.embedding import bundled_model_path
+    from bot.store.embedding import bundled_model_path
 
     out = args.out
     rng = random.Random(args.seed)  # the groups' sampling (seeded apart from the model's initialisation)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.chain import NewsBot
-from bot.embedding import LocalEmbeddings
-from bot.indexing import ingest
 from bot.settings import Settings
+from bot.store.embedding import LocalEmbeddings
+from bot.store.indexing import ingest
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"

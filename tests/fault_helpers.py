@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.keyword import KeywordIndex, fingerprint
-from bot.store import NewsStore
+from bot.store.chroma import NewsStore
+from bot.store.keyword import KeywordIndex, fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,7 +30,7 @@ class IndexState:
     chunks_per_article: dict[str, int]  # article id -> chunks stored
     expected_per_article: dict[str, int]  # article id -> chunk_count the chunks announce (one version: one value)
     keyword_stamp: str | None  # the saved keyword index's stamp (None: none readable)
-    store_stamp: str  # bot.keyword.fingerprint of the store's chunk ids
+    store_stamp: str  # bot.store.keyword.fingerprint of the store's chunk ids
 
     @property
     def articles(self) -> set[str]:
@@ -156,7 +156,7 @@ def add_filler_chunks(index_dir: Path, count: int, seed: int = 0) -> None:
     segment folder) and the write log emptied, so that damaging those files means something."""
     import numpy as np
 
-    from bot.indexing import refresh_keyword_index
+    from bot.store.indexing import refresh_keyword_index
 
     store = NewsStore(Path(index_dir), "news", create=False)
     vectors = np.random.default_rng(seed).normal(size=(count, 384)).astype(np.float32)

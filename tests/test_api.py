@@ -8,8 +8,8 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.api import article_text, create_app
-from bot.limits import RateLimiter
+from bot.web.api import article_text, create_app
+from bot.web.limits import RateLimiter
 from tests.conftest import SEED_2024
 
 LOCAL = "http://127.0.0.1"  # a host name the server answers to (NEWSBOT_ALLOWED_HOSTS)

@@ -14,7 +14,7 @@ import pytest
 from gradio_client import Client
 
 from bot.answer import Answer, Citation
-from bot.ui import describe_index, render_answer
+from bot.web.chat import describe_index, render_answer
 from tests.conftest import CORPUS, ROOT
 
 

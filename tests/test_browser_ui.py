@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.feedback import FeedbackStore
+from bot.web.feedback import FeedbackStore
 from tests.browser import CHROMIUM, launch
 from tests.ui_helpers import HOSTILE_QUESTION, launched, served, small_bot
 
@@ -210,7 +210,7 @@ def test_the_footer_leads_to_the_working_api_docs(browser, server_url):
 
 def test_gradio_api_page_is_not_offered(browser, server_url):
     """Gradio's "Use via API" documents its internal endpoints, not the HTTP API: the footer link above replaces it
-    (bot/api.py mounts the chat with footer_links=[])."""
+    (bot/web/api.py mounts the chat with footer_links=[])."""
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     tab = context.new_page()
     try:

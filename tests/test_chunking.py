@@ -1,7 +1,7 @@
 """Chunks: sentence-aligned, within the token budget, overlapping a little, exact offsets."""
 
-from bot.chunking import chunk_article, sentence_spans
 from bot.ingest import make_article
+from bot.store.chunking import chunk_article, sentence_spans
 
 
 def words(texts):

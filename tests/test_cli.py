@@ -77,10 +77,10 @@ def test_a_folder_that_holds_no_index_is_left_untouched(tmp_path, capsys):
 
 def test_serve_is_not_refused_a_missing_index(tmp_path, monkeypatch):
     """`newsbot serve` builds a missing or empty index from the corpus, as before: the check is for asking only."""
-    import bot.api
+    import bot.web.api
 
     served = []
-    monkeypatch.setattr(bot.api, "serve", served.append)
+    monkeypatch.setattr(bot.web.api, "serve", served.append)
     assert main(["serve", "--index", str(tmp_path / "new")]) == 0
     assert [settings.index for settings in served] == [tmp_path / "new"]
 
@@ -92,10 +92,10 @@ def _interrupt(*args, **kwargs):
 @pytest.mark.parametrize(
     ("argv", "patch", "code", "message"),
     [
-        (["serve"], "bot.api.serve", 0, "newsbot: stopped.\n"),
+        (["serve"], "bot.web.api.serve", 0, "newsbot: stopped.\n"),
         (
             ["ingest", "corpus/"],
-            "bot.indexing.ingest",
+            "bot.store.indexing.ingest",
             130,
             "newsbot: interrupted; rerun the same command to complete the index.\n",
         ),

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from bot.answer.conversation import HistoryError, Turn, clarification, parse_history, salient, standalone
 from bot.chain import QuestionError
 from bot.cli import main
-from bot.conversation import HistoryError, Turn, clarification, parse_history, salient, standalone
 from tests.conftest import SEED_2024
 
 FIRST = "Who stars in What Comes After Love?"

@@ -12,8 +12,8 @@ import pytest
 
 from bot.chain import NewsBot
 from bot.eval.fan import FAN_ARTICLES, ask, judge, load_questions
-from bot.indexing import ingest
 from bot.settings import Settings
+from bot.store.indexing import ingest
 
 # What the answerer cannot do yet, row by row: what the small entity recogniser misreads, and what needs a reader
 # of the sentence rather than rules (issue 16's trained reader is where these belong).

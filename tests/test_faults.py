@@ -21,12 +21,12 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.api import create_app
 from bot.chain import NewsBot
 from bot.cli import main
-from bot.indexing import ingest
 from bot.settings import Settings
-from bot.vector_check import HEADER, check_vector_index
+from bot.store.indexing import ingest
+from bot.store.vector_check import HEADER, check_vector_index
+from bot.web.api import create_app
 from tests.conftest import CORPUS, SEED_2023
 from tests.fault_helpers import ROOT, add_filler_chunks, differences, index_state, kill_ingest
 
@@ -274,7 +274,7 @@ def test_a_garbled_vector_index_metadata_file_is_one_error_line_saying_how_to_re
 
 
 # hnswlib loads its files without any check: the damage below crashed the process (a segfault on the first
-# search) or gave silently wrong searches and embeddings, until bot.vector_check checked them first.
+# search) or gave silently wrong searches and embeddings, until bot.store.vector_check checked them first.
 
 _ELEMENT = 517  # an element of the large index (1,025 elements) whose record is damaged
 
@@ -389,7 +389,7 @@ def _vector_damage_error(index: Path, reason: str) -> str:
 
 @pytest.mark.parametrize("damage", list(VECTOR_DAMAGE))
 def test_a_damaged_vector_index_file_is_one_error_line_saying_how_to_rebuild(damage, large_index, tmp_path, capsys):
-    """Checked before Chroma opens the folder (bot.vector_check): `ask` and `ingest` alike stop with one line
+    """Checked before Chroma opens the folder (bot.store.vector_check): `ask` and `ingest` alike stop with one line
     naming the file and what is wrong, exit status 1, rather than crashing or searching garbage."""
     index = _copy(large_index, tmp_path)
     reason = VECTOR_DAMAGE[damage](_segment(index))
@@ -462,7 +462,7 @@ def test_a_damaged_keyword_index_is_rebuilt_and_the_answer_is_unchanged(
     make_damage(index)
     with caplog.at_level(logging.INFO, logger="bot"):
         assert _cli(["ask", QUESTION, "--index", str(index)], capsys) == (0, clean_answers[small_index], "")
-    logged = [r.getMessage() for r in caplog.records if r.name == "bot.keyword" or r.name == "bot.indexing"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.store.keyword" or r.name == "bot.store.indexing"]
     assert logged[-1] == "keyword index rebuilt: 25 chunks"
     (unreadable,) = logged[:-1]
     assert unreadable == f"keyword index in {index} unreadable ({reason.format(folder=folder)}): it will be rebuilt"

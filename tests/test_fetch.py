@@ -24,12 +24,12 @@ import pytest
 
 from bot.chain import NewsBot
 from bot.cli import main
-from bot.indexing import ingest
 from bot.ingest.fetch import AddressPolicy, Fetcher, address_refusal, read_url
 from bot.settings import Settings, load_settings
-from bot.store import NewsStore
-from bot.ui_admin import ingest_urls
-from bot.watch import parse_duration, watch
+from bot.store.chroma import NewsStore
+from bot.store.indexing import ingest
+from bot.store.watch import parse_duration, watch
+from bot.web.admin import ingest_urls
 
 TIMEOUT = 0.5  # seconds: NEWSBOT_FETCH_TIMEOUT for these tests
 MAX_BYTES = 20_000
@@ -693,7 +693,7 @@ def test_watch_polls_until_interrupted_and_exits_cleanly(site, web_settings, cap
             raise KeyboardInterrupt  # Ctrl-C during the second wait
 
     clock = SimpleNamespace(monotonic=time.monotonic, perf_counter=time.perf_counter, strftime=time.strftime)
-    monkeypatch.setattr("bot.watch.time", SimpleNamespace(**vars(clock), sleep=sleep))  # watch's sleep only
+    monkeypatch.setattr("bot.store.watch.time", SimpleNamespace(**vars(clock), sleep=sleep))  # watch's sleep only
     assert main(["watch", feed, "--every", "1m30s", "--index", str(web_settings.index)]) == 0
     captured = capsys.readouterr()
     assert len(cycle_counts(captured.out.splitlines())) == 2

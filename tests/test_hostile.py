@@ -14,15 +14,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.answer.llm import SYSTEM_PROMPT
-from bot.api import create_app
 from bot.chain import NewsBot
-from bot.chunking import chunk_article
 from bot.cli import main
-from bot.indexing import ingest
 from bot.ingest import read_file
 from bot.settings import Settings
-from bot.store import NewsStore
-from bot.ui_admin import admin_login, token_ok
+from bot.store.chroma import NewsStore
+from bot.store.chunking import chunk_article
+from bot.store.indexing import ingest
+from bot.web.admin import admin_login, token_ok
+from bot.web.api import create_app
 from tests.conftest import SEED_2024
 
 QUESTION = "Who stars in What Comes After Love?"

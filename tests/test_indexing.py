@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.indexing import ingest
-from bot.store import NewsStore
+from bot.store.chroma import NewsStore
+from bot.store.indexing import ingest
 from tests.conftest import ROOT, SEED_2023, SEED_2024
 
 
@@ -196,7 +196,7 @@ def test_failed_write_stops_the_ingest_and_the_rerun_completes(article_dir, sett
 
 def test_index_built_with_another_model_is_refused(settings, embeddings, article_dir):
     NewsStore(settings.index, settings.collection, embedding_model="some-other-model")
-    from bot.store import IndexUnusable
+    from bot.store.chroma import IndexUnusable
 
     with pytest.raises(IndexUnusable, match="was built with the embedding model 'some-other-model'"):
         ingest([article_dir], settings, embeddings, progress=False)
@@ -212,7 +212,7 @@ def test_a_missing_path_is_reported_and_the_index_is_not_called_up_to_date(tmp_p
 
 
 def test_up_to_date_is_said_only_when_every_input_was_unchanged():
-    from bot.indexing import IngestSummary
+    from bot.store.indexing import IngestSummary
 
     up_to_date = "Nothing to embed: the index was already up to date."
     assert str(IngestSummary(unchanged=14)).endswith("\n" + up_to_date)

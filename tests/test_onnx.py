@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from bot.chain import NewsBot
-from bot.embedding import LocalEmbeddings, bundled_model_path
 from bot.errors import IndexUnusable
-from bot.indexing import ingest
-from bot.onnx_model import OnnxEncoder, quantized_model
 from bot.settings import Settings
+from bot.store.embedding import LocalEmbeddings, bundled_model_path
+from bot.store.indexing import ingest
+from bot.store.onnx_model import OnnxEncoder, quantized_model
 
 SENTENCES = [
     "Who stars in What Comes After Love?",

@@ -17,8 +17,8 @@ import pytest
 from bot.answer import reader
 from bot.answer.extractive import ExtractiveAnswerer
 from bot.chain import NewsBot
-from bot.embedding import bundled_model_path
 from bot.settings import Settings
+from bot.store.embedding import bundled_model_path
 from tests.conftest import ROOT, SHARED
 
 TRAINING_DATA = SHARED / "datasets" / "realtimeqa-train"

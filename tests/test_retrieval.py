@@ -8,10 +8,10 @@ import json
 import pytest
 
 from bot.chain import NewsBot
-from bot.indexing import ingest, refresh_keyword_index
-from bot.keyword import KeywordIndex, fingerprint
-from bot.query import facets, find_outlets, parse_query
+from bot.search.query import facets, find_outlets, parse_query
 from bot.settings import Settings
+from bot.store.indexing import ingest, refresh_keyword_index
+from bot.store.keyword import KeywordIndex, fingerprint
 from tests.conftest import CORPUS, SEED_2023, SEED_2024
 
 FILLER = (

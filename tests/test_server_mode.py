@@ -20,13 +20,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.api import create_app
 from bot.chain import NewsBot
 from bot.cli import main
-from bot.indexing import ingest
-from bot.keyword import fingerprint
 from bot.settings import Settings, server_address
-from bot.store import IndexUnusable, NewsStore, StoreUnreachable, server_cache_dir
+from bot.store.chroma import IndexUnusable, NewsStore, StoreUnreachable, server_cache_dir
+from bot.store.indexing import ingest
+from bot.store.keyword import fingerprint
+from bot.web.api import create_app
 from tests.conftest import CORPUS, SEED_2023, SEED_2024
 
 CHROMA = Path(sys.executable).parent / "chroma"

@@ -6,9 +6,9 @@ from datetime import date
 import pytest
 from langchain_core.documents import Document
 
-from bot import terms
 from bot.answer import entities, extractive
 from bot.answer.extractive import ExtractiveAnswerer
+from bot.search import terms
 from tests.conftest import SEED_2023, SEED_2024
 
 

@@ -21,8 +21,8 @@ import pytest
 from fastapi.testclient import TestClient
 from gradio_client import Client, handle_file
 
-from bot.api import create_app
-from bot.ui_admin import AdminJobs, AdminReport, ingest_files
+from bot.web.admin import AdminJobs, AdminReport, ingest_files
+from bot.web.api import create_app
 from tests.ui_helpers import HOSTILE, HOSTILE_QUESTION, served, small_bot
 
 TOKEN = "a-long-admin-token-for-the-tests"
@@ -111,7 +111,7 @@ def test_every_request_counts_against_the_clients_request_limit(corpus_bot, corp
 def test_the_chat_app_takes_no_uploads_and_the_admin_page_none_before_login(server, caplog):
     url, _ = server
     before = set(_upload_folder().rglob("*"))
-    with _http(url, "198.51.100.4") as http, caplog.at_level(logging.WARNING, logger="bot.guard"):
+    with _http(url, "198.51.100.4") as http, caplog.at_level(logging.WARNING, logger="bot.web.guard"):
         chat = http.post("/gradio_api/upload", files={"files": ("story.txt", b"Title\nBody " * 100)})
         admin = http.post("/admin/gradio_api/upload", files={"files": ("story.txt", b"Title\nBody " * 100)})
     assert chat.status_code == 403

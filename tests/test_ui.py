@@ -12,15 +12,15 @@ import gradio as gr
 import pytest
 
 from bot.answer import Answer, Citation, Quote
-from bot.api import create_app
 from bot.cli import _print_answer, main
-from bot.feedback import FeedbackStore
-from bot.limits import ClientLimits
 from bot.settings import Settings
-from bot.ui import FOOTER, Chat, build_app, render_answer
-from bot.ui_admin import admin_login, safe_name, save_uploads, token_ok
-from bot.ui_cards import Excerpt, excerpts, render_chat_answer, short_answer
-from bot.ui_timeline import (
+from bot.web.admin import admin_login, safe_name, save_uploads, token_ok
+from bot.web.api import create_app
+from bot.web.cards import Excerpt, excerpts, render_chat_answer, short_answer
+from bot.web.chat import FOOTER, Chat, build_app, render_answer
+from bot.web.feedback import FeedbackStore
+from bot.web.limits import ClientLimits
+from bot.web.timeline import (
     NameMatcher,
     Report,
     Timeline,

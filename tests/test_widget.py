@@ -14,10 +14,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import uvicorn
 
-from bot.api import create_app
 from bot.chain import NewsBot
-from bot.indexing import ingest
 from bot.settings import Settings
+from bot.store.indexing import ingest
+from bot.web.api import create_app
 from tests.browser import CHROMIUM, launch
 from tests.conftest import CORPUS
 

@@ -10,10 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot.chain import NewsBot
-from bot.embedding import LocalEmbeddings
-from bot.indexing import ingest
 from bot.settings import Settings
-from bot.ui import THEME, build_app
+from bot.store.embedding import LocalEmbeddings
+from bot.store.indexing import ingest
+from bot.web.chat import THEME, build_app
 from tests.conftest import CORPUS
 
 # An article written to attack the page: every field carries markup that would run if it were not escaped.
@@ -69,7 +69,7 @@ def served(bot: NewsBot) -> Iterator[str]:
 
     import uvicorn
 
-    from bot.api import create_app
+    from bot.web.api import create_app
 
     server = uvicorn.Server(
         uvicorn.Config(create_app(bot.settings, bot), host="127.0.0.1", port=free_port(), log_level="warning")

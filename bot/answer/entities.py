@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ..terms import STOPWORDS, WORD, question_terms, stem
+from ..search.terms import STOPWORDS, WORD, question_terms, stem
 
 log = logging.getLogger(__name__)
 

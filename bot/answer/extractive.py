@@ -11,11 +11,11 @@ from pathlib import Path
 
 from langchain_core.documents import Document
 
-from ..chunking import sentence_spans
-from ..embedding import LocalEmbeddings
 from ..ingest.article import iso_to_timestamp
-from ..terms import WORD, question_terms, stem
-from ..terms import terms as content_terms
+from ..search.terms import WORD, question_terms, stem
+from ..search.terms import terms as content_terms
+from ..store.chunking import sentence_spans
+from ..store.embedding import LocalEmbeddings
 from . import entities
 from .types import Answer, Citation, Quote, Retrieved
 

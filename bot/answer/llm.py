@@ -21,8 +21,8 @@ import numpy as np
 from langchain_core.documents import Document
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from ..chunking import sentence_spans
-from ..embedding import LocalEmbeddings
+from ..store.chunking import sentence_spans
+from ..store.embedding import LocalEmbeddings
 from .types import Answer, Citation, Quote, Retrieved
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ reader.json (how the input was built and truncated; written by the training scri
 file raises ReaderModelError naming it. The model is loaded once per process and folder.
 
 Scores are logits (higher: likelier to hold the answer); only their differences within one question mean
-anything. Each candidate runs alone, as the embedding model's texts do (bot/onnx_model.py): with dynamic int8
+anything. Each candidate runs alone, as the embedding model's texts do (bot/store/onnx_model.py): with dynamic int8
 quantisation a batch would make a candidate's score depend on its neighbours.
 """
 

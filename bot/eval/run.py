@@ -13,9 +13,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..chain import NewsBot
-from ..embedding import LocalEmbeddings
-from ..indexing import ingest, open_store
 from ..settings import Settings
+from ..store.embedding import LocalEmbeddings
+from ..store.indexing import ingest, open_store
 from .datasets import Dataset, Query
 from .metrics import mean, multihop_metrics, percentile, recall_at, shared_scorer
 from .report import BENCHMARKS, command_line, markers, write_section

@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from ..ingest import Article, discover, read_file
+from ..ingest.fetch import Fetcher, looks_like_url, read_url
+from ..settings import Settings
+from .chroma import NewsStore, StoredArticle, chunk_metadata
 from .chunking import Chunk, chunk_article
 from .embedding import LocalEmbeddings
-from .ingest import Article, discover, read_file
-from .ingest.fetch import Fetcher, looks_like_url, read_url
 from .keyword import KeywordIndex, fingerprint
-from .settings import Settings
-from .store import NewsStore, StoredArticle, chunk_metadata
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from .answer import Answer, Citation
-from .store import NewsStore
+from ..answer import Answer, Citation
+from ..store.chroma import NewsStore
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
 _INERT = str.maketrans({**_ESCAPES, **{char: f"&#{ord(char)};" for char in "\\`*_[]#|~$"}})

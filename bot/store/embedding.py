@@ -9,7 +9,7 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
-from .settings import Settings
+from ..settings import Settings
 
 _lock = threading.Lock()
 BACKENDS = ("torch", "onnx-int8")
@@ -54,7 +54,7 @@ class LocalEmbeddings(Embeddings):
     """Normalised vectors, so Chroma's cosine distance and a dot product agree.
 
     backend 'torch' runs the sentence-transformers model; 'onnx-int8' runs the same weights exported to an
-    int8 ONNX graph (bot/onnx_model.py). The two give slightly different vectors, so the backend is part of
+    int8 ONNX graph (bot/store/onnx_model.py). The two give slightly different vectors, so the backend is part of
     the model's name that an index records, and an index is only searched with the backend that built it."""
 
     def __init__(self, model_path: Path | None = None, batch_size: int | None = None, backend: str | None = None):

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import IndexUnusable
+from ..errors import IndexUnusable
 
 HEADER = struct.Struct("<i6QiI3QdQ")  # 100 bytes
 PERSISTENCE_VERSION = 1

@@ -12,13 +12,13 @@ from collections.abc import Iterator
 import gradio as gr
 import pandas as pd
 
-from .answer import Answer
-from .chain import NewsBot, QuestionError
+from ..answer import Answer
+from ..chain import NewsBot, QuestionError
+from ..settings import Settings
+from .cards import excerpts, inert, render_chat_answer, render_notice, render_pending
 from .feedback import FeedbackStore
 from .limits import ClientLimits
-from .settings import Settings
-from .ui_cards import excerpts, inert, render_chat_answer, render_notice, render_pending
-from .ui_timeline import TABLE_HEADERS, TABLE_TYPES, reported_when, timeline_figure, timeline_rows, timeline_status
+from .timeline import TABLE_HEADERS, TABLE_TYPES, reported_when, timeline_figure, timeline_rows, timeline_status
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +279,7 @@ def _timeline_tab(bot: NewsBot, limits: ClientLimits) -> None:
 
 
 def build_app(bot: NewsBot, settings: Settings | None = None, limits: ClientLimits | None = None) -> gr.Blocks:
-    """The chat web app over `bot`, mounted at / by the HTTP API (bot.api), whose gate guards its routes;
+    """The chat web app over `bot`, mounted at / by the HTTP API (bot.web.api), whose gate guards its routes;
     `limits` are that gate's, so that a client's questions count once whichever route asks them."""
     settings = settings or bot.settings
     limits = limits or ClientLimits(settings)

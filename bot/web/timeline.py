@@ -17,9 +17,9 @@ from urllib.parse import quote
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
 
-from .chain import NewsBot
-from .chunking import sentence_spans
-from .terms import STOPWORDS, stem
+from ..chain import NewsBot
+from ..search.terms import STOPWORDS, stem
+from ..store.chunking import sentence_spans
 
 SEARCH_K = 200  # passages searched per name: every mention in a news index of thousands of articles
 MAX_NAME_CHARS = 200

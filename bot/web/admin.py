@@ -33,10 +33,10 @@ import gradio as gr
 import gradio.utils
 import numpy as np
 
-from .chain import NewsBot
-from .embedding import LocalEmbeddings
-from .indexing import IngestSummary, ingest
-from .settings import Settings
+from ..chain import NewsBot
+from ..settings import Settings
+from ..store.embedding import LocalEmbeddings
+from ..store.indexing import IngestSummary, ingest
 
 log = logging.getLogger(__name__)
 

@@ -31,12 +31,12 @@ import httpx
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import InternalError, NotFoundError
 
+from ..errors import IndexUnusable, StoreUnreachable, VectorIndexDamaged
+from ..ingest import Article
+from ..redact import scrub, split_credentials
+from ..settings import server_address
 from .chunking import Chunk
 from .embedding import split_model_name
-from .errors import IndexUnusable, StoreUnreachable, VectorIndexDamaged
-from .ingest import Article
-from .redact import scrub, split_credentials
-from .settings import server_address
 
 log = logging.getLogger(__name__)
 SCHEMA = 1

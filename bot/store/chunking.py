@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from blingfire import text_to_sentences_and_offsets
 
-from .ingest import Article
+from ..ingest import Article
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 

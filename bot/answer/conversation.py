@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from .terms import STOPWORDS
+from ..search.terms import STOPWORDS
 
 Role = Literal["user", "assistant"]
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the heavy modules load when a poll starts, not when `--every` is parsed
+    from ..ingest.fetch import FeedEntry, Fetcher
+    from ..settings import Settings
+    from .chroma import NewsStore
     from .embedding import LocalEmbeddings
-    from .ingest.fetch import FeedEntry, Fetcher
-    from .settings import Settings
-    from .store import NewsStore
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +102,8 @@ def poll_feed(
     report: Callable[[str], None],
 ) -> FeedCycle:
     """Fetch one feed and the pages of its new or updated entries, and store what changed."""
+    from ..ingest.fetch import read_url
     from .indexing import IngestSummary, store_articles
-    from .ingest.fetch import read_url
 
     started = time.perf_counter()
     by_id, by_path = _index_view(store)
@@ -179,9 +179,9 @@ def watch(
     Returns the exit status of `--once`: 1 when some feed or entry failed, else 0. A cycle starts `every`
     seconds after the previous one started; one that overran starts the next at once.
     """
+    from ..ingest.fetch import Fetcher
     from .embedding import LocalEmbeddings
     from .indexing import open_store
-    from .ingest.fetch import Fetcher
 
     embeddings = embeddings or LocalEmbeddings.from_settings(settings)
     store = open_store(settings, embeddings)

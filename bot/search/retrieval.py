@@ -19,13 +19,13 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from .embedding import LocalEmbeddings
-from .errors import VectorIndexDamaged
-from .indexing import refresh_keyword_index
-from .ingest.article import parse_date
-from .keyword import KeywordIndex, fingerprint
+from ..errors import VectorIndexDamaged
+from ..ingest.article import parse_date
+from ..store.chroma import NewsStore
+from ..store.embedding import LocalEmbeddings
+from ..store.indexing import refresh_keyword_index
+from ..store.keyword import KeywordIndex, fingerprint
 from .query import QueryIntent, day_span, facets, parse_query
-from .store import NewsStore
 
 log = logging.getLogger(__name__)
 Mode = Literal["hybrid", "dense", "bm25"]

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .settings import Settings
+from ..settings import Settings
 
 _PRUNE_AT = 10_000  # buckets kept before the full ones (which behave like absent ones) are dropped
 

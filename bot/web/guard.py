@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..settings import Settings
 from .limits import ClientLimits
-from .settings import Settings
 from .sites import SitePolicy, cors_headers
 
 log = logging.getLogger(__name__)

@@ -21,14 +21,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError, create_model
 
-from . import __version__
-from .answer import Answer
+from .. import __version__
+from ..answer import Answer
+from ..chain import NewsBot, QuestionError
+from ..errors import IndexUnusable, StoreUnreachable
+from ..settings import Settings
 from .apidocs import add_offline_docs
-from .chain import NewsBot, QuestionError
-from .errors import IndexUnusable, StoreUnreachable
 from .guard import ADMIN, Guard, error_response
 from .limits import ClientLimits
-from .settings import Settings
 from .workers import Workers
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def _sse(event: str, data: dict) -> str:
 
 @lru_cache(maxsize=1)
 def widget_script() -> bytes:
-    return (resources.files("bot") / "widget" / "widget.js").read_bytes()
+    return (resources.files("bot.web") / "widget" / "widget.js").read_bytes()
 
 
 def create_app(settings: Settings, bot: NewsBot | None = None, ui: bool = True) -> FastAPI:
@@ -283,8 +283,8 @@ def _mount_web_app(app: FastAPI, bot: NewsBot, settings: Settings, limits: Clien
     a folder of this process's own, removed when it stops."""
     import gradio as gr
 
-    from . import ui as chat
-    from .ui_admin import LOGIN_MESSAGE, admin_enabled, admin_login, build_admin_app
+    from . import chat
+    from .admin import LOGIN_MESSAGE, admin_enabled, admin_login, build_admin_app
 
     uploads = Path(tempfile.mkdtemp(prefix="newsbot-uploads-", dir=_UPLOADS_BASE))
     os.environ["GRADIO_TEMP_DIR"] = str(uploads)  # read by Gradio at each upload and by each component built next
