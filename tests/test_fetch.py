@@ -24,7 +24,8 @@ import pytest
 
 from bot.chain import NewsBot
 from bot.cli import main
-from bot.ingest.fetch import AddressPolicy, Fetcher, address_refusal, read_url
+from bot.ingest.addresses import AddressPolicy, address_refusal
+from bot.ingest.fetch import Fetcher, read_url
 from bot.settings import Settings, load_settings
 from bot.store.chroma import NewsStore
 from bot.store.indexing import ingest

@@ -196,7 +196,7 @@ def test_failed_write_stops_the_ingest_and_the_rerun_completes(article_dir, sett
 
 def test_index_built_with_another_model_is_refused(settings, embeddings, article_dir):
     NewsStore(settings.index, settings.collection, embedding_model="some-other-model")
-    from bot.store.chroma import IndexUnusable
+    from bot.errors import IndexUnusable
 
     with pytest.raises(IndexUnusable, match="was built with the embedding model 'some-other-model'"):
         ingest([article_dir], settings, embeddings, progress=False)

@@ -242,11 +242,11 @@ def test_the_margin_scale_widens_which_sentences_are_quoted_beside_the_best():
     corroboration) are widened, as the reader's reader.json asks."""
     from langchain_core.documents import Document
 
-    from bot.answer.extractive import _Candidate
+    from bot.answer.evidence import SentenceCandidate
 
-    def candidate(article: str, text: str, score: float) -> _Candidate:
+    def candidate(article: str, text: str, score: float) -> SentenceCandidate:
         document = Document(page_content=text, metadata={"article_id": article, "title": article})
-        return _Candidate(document, 0, len(text), text, "", score=score)
+        return SentenceCandidate(document, 0, len(text), text, "", score=score)
 
     ranked = [candidate("a", "Mira Holt directed The Glass Orchard.", 2.0), candidate("b", "Holt directed it.", 1.4)]
     assert [c.text for c in ExtractiveAnswerer._choose(ranked)] == ["Mira Holt directed The Glass Orchard."]

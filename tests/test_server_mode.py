@@ -22,8 +22,9 @@ from fastapi.testclient import TestClient
 
 from bot.chain import NewsBot
 from bot.cli import main
+from bot.errors import IndexUnusable, StoreUnreachable
 from bot.settings import Settings, server_address
-from bot.store.chroma import IndexUnusable, NewsStore, StoreUnreachable, server_cache_dir
+from bot.store.chroma import NewsStore, server_cache_dir
 from bot.store.indexing import ingest
 from bot.store.keyword import fingerprint
 from bot.web.api import create_app

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from langchain_core.documents import Document
 
-from bot.answer import entities, extractive
+from bot.answer import entities, evidence, extractive
 from bot.answer.extractive import ExtractiveAnswerer
 from bot.search import terms
 from tests.conftest import SEED_2023, SEED_2024
@@ -107,7 +107,7 @@ def test_an_answer_the_articles_do_not_give_says_what_is_missing(question, openi
 )
 def test_the_kind_bonus_follows_the_question_word_wherever_it_stands(question, kind):
     """A relative "who" ("passengers who were stranded") does not make the question ask for a person."""
-    assert extractive.answer_kind(question) == kind
+    assert evidence.answer_kind(question) == kind
 
 
 def test_the_entity_the_question_names_is_not_its_answer():
@@ -196,10 +196,10 @@ def test_newer_articles_get_the_recency_bonus_and_undated_ones_none():
     def doc(published: str) -> Document:
         return Document(page_content="x", metadata={"published": published})
 
-    bonus = extractive._recency([doc("2023-10-18"), doc("2023-09-18"), doc(""), doc("2023-10"), doc("2024")])
+    bonus = evidence.recency_bonus([doc("2023-10-18"), doc("2023-09-18"), doc(""), doc("2023-10"), doc("2024")])
     assert bonus["2024"] == 1.0  # the newest; a year counts from its first day
     days = (date(2024, 1, 1) - date(2023, 10, 18)).days
-    assert bonus["2023-10-18"] == pytest.approx(math.exp(-days / extractive._RECENCY_DAYS))
+    assert bonus["2023-10-18"] == pytest.approx(math.exp(-days / evidence._RECENCY_DAYS))
     assert bonus["2023-10"] > bonus["2023-09-18"] > 0 and "" not in bonus
 
 

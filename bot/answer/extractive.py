@@ -1,135 +1,55 @@
 """The default answerer: no LLM. It quotes the sentences of the retrieved articles that best answer the
-question, so every word of an answer can be traced to an article."""
+question, so every word of an answer can be traced to an article.
+
+It scores every sentence by weighted evidence (evidence.py), keeps to those about what the question names, leads
+with a short answer (entities.py), quotes the best sentences with their corroboration, and refuses when nothing
+relevant was retrieved or no article names what was asked."""
 
 from __future__ import annotations
 
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from langchain_core.documents import Document
 
-from ..ingest.article import iso_to_timestamp
 from ..search.terms import WORD, question_terms, stem
 from ..search.terms import terms as content_terms
 from ..store.chunking import sentence_spans
 from ..store.embedding import LocalEmbeddings
 from . import entities
+from .evidence import (
+    LEAD_CHARACTERS,
+    LONG_SENTENCE,
+    SentenceCandidate,
+    about,
+    answer_kind,
+    coverage,
+    kind_bonus,
+    kind_of,
+    lexical_match,
+    recency_bonus,
+    says_it,
+)
 from .types import Answer, Citation, Quote, Retrieved
 
-_MONTHS = (
-    r"Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|"
-    r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?"
-)
-_DATE_LIKE = re.compile(
-    rf"\b(?:(?:{_MONTHS})\.?\s+\d{{1,2}}|\d{{1,2}}\s+(?:{_MONTHS})|(?:19|20)\d{{2}}|"
-    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|today|tomorrow|yesterday|next (?:week|month|year))\b"
-)
-_NUMBER = re.compile(
-    r"\b\d[\d,.]*\b|\b(?:two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)\b",
-    re.I,
-)
-_NAME = re.compile(r"\b[A-Z][a-z]+(?:[- ][A-Z][a-z]+)+\b")
-# A sentence that opens like this is about whatever the sentence before it named.
-_REFERS_BACK = re.compile(
-    r"^\W*(?:The (?:series|show|drama|film|movie|album|song|book|novel|project|actor|actress|singer|star|director|couple|band|group)|He|She|It|They|His|Her|Their|Its)\b"
-)
 _MAX_SENTENCES = 3
 _MAX_WORDS = 90
 _TYPED_SENTENCES = 12  # the best sentences checked for an entity of the expected kind
 _ENTITY_SENTENCES = 6  # the best sentences whose names, dates and numbers vote for the short answer
 _EMBEDDED_CANDIDATES = 24  # sentences scored by the model per question; the rest lose on cheap evidence
-_RECENCY_DAYS = 30.0
-_LEAD_CHARACTERS = 1000.0  # news puts the facts first: "lead" fades over about this many characters
-_LONG_SENTENCE = 60  # words; "length" grows up to this
 
-# How much each piece of evidence says a sentence holds the answer (a sentence's score is the weighted sum).
-# Fitted by scripts/fit_sentence_weights.py on the tuning half of RealTime QA: a listwise logistic regression
-# over every candidate sentence of the retrieved chunks, labelled by whether it holds a gold answer; then
-# scaled so that "meaning" keeps its old weight of 0.55, which the score margins below are measured in.
-# On the held-out half the best sentence holds a gold answer for 0.179 of questions, against 0.134 with the
-# hand-set weights these replaced (docs/benchmarks.md).
-SENTENCE_WEIGHTS: dict[str, float] = {
-    "meaning": 0.550,  # cosine similarity of the sentence and the question (the model)
-    "words": 0.404,  # the question's words in the sentence; its names may be in the sentence before
-    "retrieval": 0.295,  # the similarity of the sentence's chunk to the question
-    "typed": 0.348,  # spaCy finds a name, date, number... of the kind asked for, not named in the question
-    "kind": 0.173,  # what the question word asks for is there (_kind_bonus: a date for "when", a number...)
-    "recency": 0.189,  # 1 for the newest retrieved article, fading over _RECENCY_DAYS
-    "lead": 0.211,  # 1 at the top of the article, fading over _LEAD_CHARACTERS
-    "length": 0.103,  # longer sentences say more, up to _LONG_SENTENCE words
-    "rank": -0.119,  # the chunk's place in the retrieved list: 0 for the first, 1/8 more for each after it
-    "question": -0.162,  # the sentence is itself a question: it asks rather than tells
-}
-# Score margins below the best sentence, in the units of SENTENCE_WEIGHTS.
+# Score margins below the best sentence, in the units of SENTENCE_WEIGHTS (evidence.py).
 _CORROBORATION_MARGIN = 0.4  # another article's sentence this close is quoted beside the best one
 # (tuning-half accuracy by this margin: 0.2 0.309, 0.3 0.321, 0.4 0.325, 0.5 0.324)
 _MORE_MARGIN = 0.1  # another sentence of the same articles this close is quoted too
 _VOTE_TEMPERATURE = 0.05  # how fast a sentence's vote for the short answer fades with its score
 # (with the trained reader, all three are multiplied by its reader.json's margin_scale)
 
-# With NEWSBOT_READER=trained, the trained reader (bot/answer/reader.py) reads the best _READ_CANDIDATES sentences
-# by the cheap evidence (instead of _EMBEDDED_CANDIDATES), and a sentence's score becomes
-#   READER_BLEND["features"] x (the weighted sum above) + READER_BLEND["reader"] x (the reader's logit).
-# {"features": 1.0, "reader": w} adds the reader as one more, strong piece of evidence; {"features": 0.0,
-# "reader": s} replaces the hand-weighted score by the reader's (s scales its logits to the margins above).
-# scripts/train_reader.py reports both kinds on its validation questions (training data, never 2023): the best
-# sentence holds a gold answer for 0.214 of them with the hand-weighted score, 0.208 with the reader alone,
-# 0.220 / 0.223 / 0.223 / 0.231 / 0.237 with it added at 0.05 / 0.1 / 0.2 / 0.3 / 0.5 (bot/answer/reader_model/MODEL.md).
-READER_BLEND: dict[str, float] = {"features": 1.0, "reader": 0.5}
+# With NEWSBOT_READER=trained, the reader reads this many of the best sentences by the cheap evidence (instead of
+# _EMBEDDED_CANDIDATES); evidence.py's READER_BLEND says how its score joins theirs.
 _READ_CANDIDATES = 48
-
-
-@dataclass
-class _Candidate:
-    document: Document
-    start: int  # offsets into the article body
-    end: int
-    text: str
-    context: str  # the sentence before it, for "The series, helmed by ..." after a sentence naming the series
-    rank: int = 0  # of its chunk among the retrieved ones
-    features: dict[str, float] = field(default_factory=dict)
-    score: float = 0.0
-    reader: float | None = None  # the trained reader's logit, when it read this sentence
-
-    def rescore(self) -> None:
-        self.score = sum(SENTENCE_WEIGHTS[name] * value for name, value in self.features.items())
-        if self.reader is not None:
-            self.score = READER_BLEND["features"] * self.score + READER_BLEND["reader"] * self.reader
-
-
-def answer_kind(question: str) -> str:
-    """when / number / who / where / other, from the entity labels that can answer the question (wherever
-    its question word stands: "... at the home of which high-profile Republican?" asks for a person)."""
-    return _kind_of(entities.expected_labels(question))
-
-
-def _kind_of(labels: frozenset[str]) -> str:
-    if labels & entities.NUMBER:
-        return "number"
-    for kind, wanted in (("when", entities.WHEN), ("who", entities.PERSON), ("where", entities.PLACE)):
-        if labels == wanted:
-            return kind
-    return "other"
-
-
-def _about(candidate: _Candidate, names: set[str]) -> bool:
-    """Whether a sentence, the sentence before it or its title names everything the question names."""
-    meta = candidate.document.metadata
-    return not names - content_terms(f"{meta.get('title', '')} {candidate.context} {candidate.text}")
-
-
-def _says_it(question: str, candidate: _Candidate, names: set[str], labels: frozenset[str]) -> bool:
-    """Whether the sentence a short answer comes from is about everything the question names (in it, the
-    sentence before it or its title) and, for a who-question, says what it asks about ("composed", "stars")."""
-    if not _about(candidate, names):
-        return False
-    if labels != entities.PERSON:
-        return True
-    predicate = question_terms(question)[0] - names
-    return not predicate or bool(predicate & entities.terms_said(candidate.text))
 
 
 def _closest_articles(titles: list[str]) -> str:
@@ -178,61 +98,10 @@ def _brand(outlet: str) -> str:
     return outlet.split(" - ")[0].strip()
 
 
-def _coverage(wanted: set[str], present: set[str]) -> float:
-    return len(wanted & present) / len(wanted) if wanted else 0.0
-
-
-def lexical_match(terms: set[str], names: set[str], sentence: str, context: str) -> float:
-    """Names and titles (the topic) may come from the sentence before one that refers back to it; the
-    other words of the question (what is asked: directs, stars, released) must be in the sentence itself."""
-    own = {stem(w) for w in WORD.findall(sentence)}
-    around = own | {stem(w) for w in WORD.findall(context)}
-    topic_own = _coverage(names, own)
-    topic = max(topic_own, (0.9 if _REFERS_BACK.match(sentence) else 0.7) * _coverage(names, around))
-    asked = terms - names
-    if not names:
-        return _coverage(asked, own)
-    if not asked:
-        return topic
-    return 0.5 * topic + 0.5 * _coverage(asked, own)
-
-
 def _quoted_names(question: str, names: set[str]) -> str:
     """The question's own words for the names it was searched by, as the user wrote them."""
     words = list(dict.fromkeys(w for w in WORD.findall(question) if stem(w) in names))
     return ", ".join(f"“{w}”" for w in words)
-
-
-def _kind_bonus(kind: str, text: str, question_words: set[str]) -> float:
-    if kind == "when":
-        return 0.08 if _DATE_LIKE.search(text) else 0.0
-    if kind == "number":
-        return 0.08 if _NUMBER.search(text) else 0.0
-    if kind == "who":
-        new_names = [n for n in _NAME.findall(text) if not {stem(p) for p in re.split(r"[- ]", n)} <= question_words]
-        return min(0.12, 0.04 * len(set(new_names)))
-    if kind == "where":
-        return 0.05 if re.search(r"\b(?:in|at) [A-Z]", text) else 0.0
-    return 0.0
-
-
-def _recency(documents: list[Document]) -> dict[str, float]:
-    """Per publication date, 1 for the newest retrieved article, fading with age: news questions are mostly
-    about the latest report. A year or month counts from its first day (as the index's date filters count it);
-    unknown dates get none."""
-    days = {}
-    for document in documents:
-        published = document.metadata.get("published", "")
-        try:
-            timestamp = iso_to_timestamp(published)
-        except ValueError:
-            continue
-        if timestamp is not None:
-            days[published] = timestamp / 86400
-    if not days:
-        return {}
-    newest = max(days.values())
-    return {text: math.exp(-(newest - day) / _RECENCY_DAYS) for text, day in days.items()}
 
 
 class ExtractiveAnswerer:
@@ -269,15 +138,15 @@ class ExtractiveAnswerer:
 
         def named_in(text: str) -> float:
             """The share of what the question names that `text` names too (1 when the question names nothing)."""
-            return _coverage(names, content_terms(text)) if names else 1.0
+            return coverage(names, content_terms(text)) if names else 1.0
 
-        def same_story(candidate: _Candidate) -> bool:
+        def same_story(candidate: SentenceCandidate) -> bool:
             """Whether a sentence is about what the question names (in it, before it, or in its title)."""
             return (
                 named_in(f"{candidate.document.metadata.get('title', '')} {candidate.context} {candidate.text}") >= 0.5
             )
 
-        def related(candidate: _Candidate) -> bool:
+        def related(candidate: SentenceCandidate) -> bool:
             """Whether a sentence's chunk (or its title) names anything the question names."""
             return named_in(f"{candidate.document.metadata.get('title', '')} {candidate.document.page_content}") > 0
 
@@ -303,24 +172,24 @@ class ExtractiveAnswerer:
 
     def rank_sentences(
         self, question: str, documents: list[Document], everything: bool = False
-    ) -> tuple[list[_Candidate], list[_Candidate]]:
+    ) -> tuple[list[SentenceCandidate], list[SentenceCandidate]]:
         """(the sentences scored in full, best first; the rest, which lost on the cheap evidence). The model and
         the entity tagger are costly, so they only see the sentences that can still win, unless `everything`
         (for fitting SENTENCE_WEIGHTS)."""
         terms, names = question_terms(question)
         candidates = self._candidates(documents)
-        recency = _recency(documents)
+        recency = recency_bonus(documents)
         labels = entities.expected_labels(question)
-        kind = _kind_of(labels)
+        kind = kind_of(labels)
         for candidate in candidates:
             meta = candidate.document.metadata
             candidate.features = {
                 "words": lexical_match(terms, names, candidate.text, candidate.context),
                 "retrieval": float(meta.get("score", 0.0)),
-                "kind": _kind_bonus(kind, candidate.text, terms),
+                "kind": kind_bonus(kind, candidate.text, terms),
                 "recency": recency.get(meta.get("published", ""), 0.0),
-                "lead": math.exp(-candidate.start / _LEAD_CHARACTERS),
-                "length": min(len(candidate.text.split()), _LONG_SENTENCE) / _LONG_SENTENCE,
+                "lead": math.exp(-candidate.start / LEAD_CHARACTERS),
+                "length": min(len(candidate.text.split()), LONG_SENTENCE) / LONG_SENTENCE,
                 "rank": candidate.rank / 8,
                 "question": float(candidate.text.rstrip().endswith("?")),
             }
@@ -344,7 +213,7 @@ class ExtractiveAnswerer:
         candidates.sort(key=lambda c: c.score, reverse=True)
         return candidates, cheap
 
-    def _read(self, question: str, candidates: list[_Candidate]) -> None:
+    def _read(self, question: str, candidates: list[SentenceCandidate]) -> None:
         """The trained reader's logit for each candidate, blended into its score (READER_BLEND)."""
         from .reader import Passage
 
@@ -360,13 +229,13 @@ class ExtractiveAnswerer:
         self,
         question: str,
         outlets: list[str],
-        ranked: list[_Candidate],
+        ranked: list[SentenceCandidate],
         retrieved: list[Retrieved],
-        same_story: Callable[[_Candidate], bool],
+        same_story: Callable[[SentenceCandidate], bool],
     ) -> Answer:
         """The best sentence of each named outlet about what the question names, labelled with the outlet and
         date, in the question's order; an outlet with nothing on it says so."""
-        chosen: list[_Candidate] = []
+        chosen: list[SentenceCandidate] = []
         silent: list[str] = []
         for outlet in outlets:
             own = [c for c in ranked if _brand(c.document.metadata.get("source", "")) == outlet and same_story(c)]
@@ -386,8 +255,8 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _direct(
-        question: str, ranked: list[_Candidate], names: set[str], margin_scale: float = 1.0
-    ) -> tuple[tuple[_Candidate, list[str]] | None, bool]:
+        question: str, ranked: list[SentenceCandidate], names: set[str], margin_scale: float = 1.0
+    ) -> tuple[tuple[SentenceCandidate, list[str]] | None, bool]:
         """(the name, date or number that answers the question, with the best sentence that says it; whether
         the articles plainly do not name it). Not named: no sentence read names anything of the kind asked
         for, or the best candidate's sentence is about something else or does not say what was asked ("Who
@@ -403,7 +272,7 @@ class ExtractiveAnswerer:
             for c in top
         ]
         texts = [c.text for c in top]
-        on_story = [_about(c, names) for c in top]
+        on_story = [about(c, names) for c in top]
         focused = entities.focused(question)  # a quiz's many clues are never all in one sentence
         ranked_entities = entities.rank_entities(question, texts, weights, labels, on_story)
         if not ranked_entities:
@@ -412,11 +281,11 @@ class ExtractiveAnswerer:
         if not found:
             return None, False
         sentence = top[found[0].sentences[0]]
-        if focused and not _says_it(question, sentence, names, labels):
+        if focused and not says_it(question, sentence, names, labels):
             return None, True
         return (sentence, [entity.text for entity in found]), False
 
-    def _unread_reason(self, ranked: list[_Candidate]) -> str:
+    def _unread_reason(self, ranked: list[SentenceCandidate]) -> str:
         """With the trained reader: a refusal when no sentence it read scores (blended, READER_BLEND) at its
         model's refuse_below or above (reader.json; the articles are on the topic but none says the answer),
         else ""."""
@@ -452,7 +321,7 @@ class ExtractiveAnswerer:
         return not_found + " None of them mentions " + _quoted_names(question, names) + "." + hint
 
     @staticmethod
-    def _candidates(documents: list[Document]) -> list[_Candidate]:
+    def _candidates(documents: list[Document]) -> list[SentenceCandidate]:
         seen: set[tuple[str, int]] = set()
         candidates = []
         for rank, document in enumerate(documents):
@@ -463,17 +332,19 @@ class ExtractiveAnswerer:
                 key = (document.metadata["article_id"], offset + start)
                 if key not in seen and len(WORD.findall(sentence)) >= 3:
                     seen.add(key)
-                    candidates.append(_Candidate(document, offset + start, offset + end, sentence, previous, rank))
+                    candidates.append(
+                        SentenceCandidate(document, offset + start, offset + end, sentence, previous, rank)
+                    )
                 previous = sentence
         return candidates
 
     @staticmethod
     def _choose(
-        ranked: list[_Candidate],
-        first: _Candidate | None = None,
-        same_story: Callable[[_Candidate], bool] = bool,
+        ranked: list[SentenceCandidate],
+        first: SentenceCandidate | None = None,
+        same_story: Callable[[SentenceCandidate], bool] = bool,
         margin_scale: float = 1.0,
-    ) -> list[_Candidate]:
+    ) -> list[SentenceCandidate]:
         """The best sentence (or the one the direct answer comes from); the best one of each other article
         about the same story close behind it (corroboration from several sources); then more of the same
         articles if they score nearly as well."""
@@ -482,7 +353,7 @@ class ExtractiveAnswerer:
         best = ranked[0].score
         chosen = [first or ranked[0]]
 
-        def fits(candidate: _Candidate) -> bool:
+        def fits(candidate: SentenceCandidate) -> bool:
             words = sum(len(c.text.split()) for c in chosen) + len(candidate.text.split())
             repeated = any(candidate.text.strip() == c.text.strip() for c in chosen)  # syndicated copies
             return len(chosen) < _MAX_SENTENCES and words <= _MAX_WORDS and not repeated
@@ -502,10 +373,10 @@ class ExtractiveAnswerer:
     @staticmethod
     def _compose(
         question: str,
-        chosen: list[_Candidate],
+        chosen: list[SentenceCandidate],
         retrieved: list[Retrieved],
-        direct: tuple[_Candidate, list[str]] | None = None,
-        same_story: Callable[[_Candidate], bool] = bool,
+        direct: tuple[SentenceCandidate, list[str]] | None = None,
+        same_story: Callable[[SentenceCandidate], bool] = bool,
     ) -> Answer:
         """A short answer first (when there is one), then the quotes. When reports of the same story have
         different dates, the newest leads and the older ones say when they were reported: the story may

@@ -12,7 +12,6 @@ vectors), in a folder of its own per server and collection, and a lost connectio
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import logging
@@ -29,32 +28,20 @@ from typing import Any, TypeVar
 import chromadb
 import httpx
 from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import InternalError, NotFoundError
+from chromadb.errors import NotFoundError
 
 from ..errors import IndexUnusable, StoreUnreachable, VectorIndexDamaged
 from ..ingest import Article
 from ..redact import scrub, split_credentials
 from ..settings import server_address
+from .chroma_client import CONNECT_SECONDS, LocalCollection, auth_headers, connection_lost, forget_client, limit_wait
 from .chunking import Chunk
 from .embedding import split_model_name
 
 log = logging.getLogger(__name__)
 SCHEMA = 1
 _PAGE = 5000
-_CONNECT_SECONDS = 5.0  # a server that does not accept a connection in this time counts as down
 T = TypeVar("T")
-
-
-def _lost(error: BaseException) -> bool:
-    """Whether `error` means the server could not be reached (as opposed to a request it refused)."""
-    if isinstance(error, httpx.TransportError):
-        return True
-    if isinstance(error, httpx.HTTPStatusError) and error.response.status_code in (502, 503, 504):
-        return True  # a proxy in front of a server that is down
-    if isinstance(error, RuntimeError) and "client has been closed" in str(error):
-        return True  # a call in flight on a connection that another thread found broken and replaced
-    # chromadb turns a refused connection while creating a client into this ValueError
-    return isinstance(error, ValueError) and isinstance(error.__context__, httpx.TransportError)
 
 
 def server_cache_dir(cache_root: Path, url: str, collection: str) -> Path:
@@ -148,7 +135,7 @@ class NewsStore:
         self.embedding_model = embedding_model
         self.create = create
         self.token = token
-        self._headers = _auth_headers(token, user, password)
+        self._headers = auth_headers(token, user, password)
         if token and (user or password):
             log.warning(
                 "NEWSBOT_CHROMA_URL names a user and NEWSBOT_CHROMA_TOKEN is set: the token is sent, not the user"
@@ -184,7 +171,7 @@ class NewsStore:
                 embedding_function=None,
             )
         except Exception as error:
-            _forget_client(self.index_dir)
+            forget_client(self.index_dir)
             raise IndexUnusable(
                 f"cannot open the index at {self.index_dir} ({type(error).__name__}: {error}); "
                 f"if it is damaged, delete the folder and rebuild it with `newsbot ingest corpus/`"
@@ -207,7 +194,7 @@ class NewsStore:
     def collection(self) -> Any:
         """The Chroma collection; on a server, a stand-in whose every call survives a lost connection; embedded, one
         whose calls turn Chroma's errors on damaged files into IndexUnusable saying how to rebuild."""
-        return _ServerCollection(self) if self.url else _LocalCollection(self._collection, self.index_dir)
+        return _ServerCollection(self) if self.url else LocalCollection(self._collection, self.index_dir)
 
     def _check_model(self, collection: Any, where: str, fix: str) -> None:
         """Vectors of two models are not comparable: refuse a collection built with another one."""
@@ -235,12 +222,12 @@ class NewsStore:
         try:
             # chromadb's client makes its first requests without a timeout: a bounded heartbeat first, so that a
             # server that does not answer is reported within seconds rather than holding the caller for minutes
-            wait = httpx.Timeout(self.timeout, connect=min(self.timeout, _CONNECT_SECONDS))
+            wait = httpx.Timeout(self.timeout, connect=min(self.timeout, CONNECT_SECONDS))
             httpx.get(f"{self.url}/api/v2/heartbeat", headers=headers, timeout=wait).raise_for_status()
             client = chromadb.HttpClient(
                 host=host, port=port, ssl=ssl, headers=headers, settings=ChromaSettings(anonymized_telemetry=False)
             )
-            _limit_wait(client, self.timeout)
+            limit_wait(client, self.timeout)
             if self.create:
                 collection = client.get_or_create_collection(
                     self.name,
@@ -252,7 +239,7 @@ class NewsStore:
                 collection = client.get_collection(self.name, embedding_function=None)
             max_batch = client.get_max_batch_size()
         except Exception as error:
-            if _lost(error):
+            if connection_lost(error):
                 log.warning("Chroma at %s unreachable: %s", self.url, self._scrub(error))
                 raise StoreUnreachable(self.url, self._scrub(error)) from error
             if isinstance(error, NotFoundError):
@@ -297,7 +284,7 @@ class NewsStore:
             try:
                 return call(collection)
             except Exception as error:
-                if not _lost(error):
+                if not connection_lost(error):
                     raise
                 self._disconnect(collection)
                 if attempt == 2 or isinstance(error, httpx.TimeoutException):  # a hung server: do not wait twice
@@ -507,62 +494,6 @@ class _ServerCollection:
             return self._store._on_server(lambda current: getattr(current, name)(*args, **kwargs))
 
         return method
-
-
-def _forget_client(index_dir: Path) -> None:
-    """chromadb keeps one client per folder for the whole process, even one whose start failed: every later open
-    of the folder would then fail with "'RustBindingsAPI' object has no attribute 'bindings'" instead of the real
-    reason (and keep failing after the folder is repaired). Drop it. Uses chromadb's private cache: skipped if
-    that ever changes."""
-    from chromadb.api.client import SharedSystemClient
-
-    with contextlib.suppress(AttributeError, TypeError):
-        SharedSystemClient._identifier_to_system.pop(str(index_dir), None)
-
-
-class _LocalCollection:
-    """The embedded collection as NewsStore callers use it: Chroma's InternalError (a damaged chroma.sqlite3 or
-    vector index, found on first use rather than at open) becomes IndexUnusable naming the folder and the fix."""
-
-    def __init__(self, collection: Any, index_dir: Path):
-        self._collection = collection
-        self._index_dir = index_dir
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._collection, name)
-        if not callable(attribute):
-            return attribute
-
-        def method(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return attribute(*args, **kwargs)
-            except InternalError as error:
-                raise IndexUnusable(
-                    f"the index at {self._index_dir} cannot be read ({type(error).__name__}: {error}); "
-                    "if it is damaged, delete the folder and rebuild it with `newsbot ingest corpus/`"
-                ) from error
-
-        return method
-
-
-def _auth_headers(token: str, user: str, password: str) -> dict[str, str] | None:
-    """The token as `Authorization: Bearer`; else a user and password from the URL as `Authorization: Basic`
-    (what Chroma's own basic-auth client sends), so that they need not stay in the URL."""
-    if token:
-        return {"Authorization": f"Bearer {token}"}
-    if user or password:
-        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")}
-    return None
-
-
-def _limit_wait(client: Any, seconds: float) -> None:
-    """Bound every request to the server (chromadb's HTTP client waits forever by default, so a hung server
-    would hold a worker thread for good). Uses chromadb's private session: skipped if that ever changes."""
-    session = getattr(getattr(client, "_server", None), "_session", None)
-    if isinstance(session, httpx.Client):
-        session.timeout = httpx.Timeout(seconds, connect=min(seconds, _CONNECT_SECONDS))
-    else:  # pragma: no cover - depends on chromadb internals
-        log.warning("cannot set a timeout on the Chroma client: a hung server will make requests wait")
 
 
 def _backend_hint(built_with: str, wanted: str) -> str:
