@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from bot.chain import NewsBot
-from bot.cli import HELP_WIDTH, build_parser, main
+from bot.cli import main
+from bot.cli.parser import HELP_WIDTH, build_parser
 from bot.ingest.text import read_text
 from bot.settings import Settings
 from tests.conftest import CORPUS, ROOT
@@ -99,7 +100,7 @@ def _interrupt(*args, **kwargs):
             130,
             "newsbot: interrupted; rerun the same command to complete the index.\n",
         ),
-        (["ask", QUESTION], "bot.cli._open_bot", 130, "newsbot: interrupted.\n"),
+        (["ask", QUESTION], "bot.cli.commands._open_bot", 130, "newsbot: interrupted.\n"),
     ],
     ids=["serve", "ingest", "ask"],
 )

@@ -2,7 +2,7 @@
 
 import re
 
-from bot.cli import build_parser
+from bot.cli.parser import build_parser
 from bot.settings import settings_table
 from tests.conftest import ROOT
 

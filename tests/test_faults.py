@@ -156,7 +156,7 @@ def clean_answers(small_index, large_index, embeddings) -> dict[Path, str]:
     """What `newsbot ask QUESTION` prints on each undamaged index."""
     from io import StringIO
 
-    from bot.cli import _print_answer
+    from bot.cli.commands import _print_answer
 
     answers = {}
     for index in (small_index, large_index):

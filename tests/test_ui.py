@@ -12,7 +12,8 @@ import gradio as gr
 import pytest
 
 from bot.answer import Answer, Citation, Quote
-from bot.cli import _print_answer, main
+from bot.cli import main
+from bot.cli.commands import _print_answer
 from bot.settings import Settings
 from bot.web.admin import admin_login, safe_name, save_uploads, token_ok
 from bot.web.api import create_app

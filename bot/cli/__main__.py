@@ -1,0 +1,7 @@
+"""`python -m bot.cli`: the `newsbot` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
