@@ -89,7 +89,7 @@ class Settings(BaseSettings):
         "features",
         description="How the extractive answerer picks the sentences to quote: features (its hand-weighted "
         "evidence) or trained (adds the reader model shipped in bot/answer/reader_model/, or the one in "
-        "NEWSBOT_READER_MODEL; trained by scripts/train_reader.py). The reader is off by default: it measured "
+        "NEWSBOT_READER_MODEL; trained by scripts/train/train_reader.py). The reader is off by default: it measured "
         "below features on RealTime QA 2023 and is 4x slower (bot/answer/reader_model/MODEL.md). A model's reader.json "
         "can also set a score under which the answerer refuses; the shipped one sets none (MODEL.md says why).",
     )

@@ -1,6 +1,6 @@
 """Killing a real `newsbot ingest` and comparing the index it leaves with a clean build.
 
-Shared by tests/test_faults.py and scripts/fault_ingest.py (the longer run for humans), so that both kill and
+Shared by tests/store/test_faults.py and scripts/bench/fault_ingest.py (the longer run for humans), so that both kill and
 compare in exactly the same way.
 """
 

@@ -42,7 +42,7 @@ LEAD_CHARACTERS = 1000.0  # news puts the facts first: "lead" fades over about t
 LONG_SENTENCE = 60  # words; "length" grows up to this
 
 # How much each piece of evidence says a sentence holds the answer (a sentence's score is the weighted sum).
-# Fitted by scripts/fit_sentence_weights.py on the tuning half of RealTime QA: a listwise logistic regression
+# Fitted by scripts/train/fit_sentence_weights.py on the tuning half of RealTime QA: a listwise logistic regression
 # over every candidate sentence of the retrieved chunks, labelled by whether it holds a gold answer; then
 # scaled so that "meaning" keeps its old weight of 0.55, which the score margins below are measured in.
 # On the held-out half the best sentence holds a gold answer for 0.179 of questions, against 0.134 with the
@@ -65,7 +65,7 @@ SENTENCE_WEIGHTS: dict[str, float] = {
 #   READER_BLEND["features"] x (the weighted sum above) + READER_BLEND["reader"] x (the reader's logit).
 # {"features": 1.0, "reader": w} adds the reader as one more, strong piece of evidence; {"features": 0.0,
 # "reader": s} replaces the hand-weighted score by the reader's (s scales its logits to the margins above).
-# scripts/train_reader.py reports both kinds on its validation questions (training data, never 2023): the best
+# scripts/train/train_reader.py reports both kinds on its validation questions (training data, never 2023): the best
 # sentence holds a gold answer for 0.214 of them with the hand-weighted score, 0.208 with the reader alone,
 # 0.220 / 0.223 / 0.223 / 0.231 / 0.237 with it added at 0.05 / 0.1 / 0.2 / 0.3 / 0.5 (bot/answer/reader_model/MODEL.md).
 READER_BLEND: dict[str, float] = {"features": 1.0, "reader": 0.5}

@@ -1,7 +1,7 @@
 """The trained reader: a cross-encoder that reads the question with one candidate sentence (and the sentence's
 title, date and the sentence before it) and scores how likely the sentence answers it.
 
-It is the bundled all-MiniLM-L6-v2 fine-tuned by `scripts/train_reader.py` on RealTime QA's 2022, 2024 and
+It is the bundled all-MiniLM-L6-v2 fine-tuned by `scripts/train/train_reader.py` on RealTime QA's 2022, 2024 and
 2025 quizzes, exported as an int8 ONNX graph (about 23 MB) with its tokenizer. The extractive answerer uses it
 only when `NEWSBOT_READER=trained` (bot/answer/extractive.py); the default, `features`, never loads it.
 
@@ -71,7 +71,7 @@ def model_dir() -> Path:
 
 
 class Reader:
-    """An int8 ONNX cross-encoder and its tokenizer, from a folder written by scripts/train_reader.py."""
+    """An int8 ONNX cross-encoder and its tokenizer, from a folder written by scripts/train/train_reader.py."""
 
     def __init__(self, folder: Path):
         import onnxruntime as ort
@@ -84,7 +84,7 @@ class Reader:
         for file in (model_file, tokenizer_file, config_file):
             if not file.is_file():
                 raise ReaderModelError(
-                    f"reader model file missing: {file} (train one with scripts/train_reader.py --out FOLDER and "
+                    f"reader model file missing: {file} (train one with scripts/train/train_reader.py --out FOLDER and "
                     f"point {ENVIRONMENT} at FOLDER, or set NEWSBOT_READER=features)"
                 )
         try:

@@ -1,7 +1,7 @@
 """Benchmark: what the full RealTime QA index costs, and how query time grows with the number of chunks.
 
   newsbot ingest ../shared/datasets/realtimeqa-2023/corpus.jsonl --index /tmp/rtqa      # once (about 30-90 min)
-  python scripts/bench_scale.py --index /tmp/rtqa --write
+  python scripts/bench/scale.py --index /tmp/rtqa --write
 
 Measured in one run over the given full index (built by `newsbot ingest`, with either embedding backend: the
 backend is read from the index):
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import statistics
 import subprocess
@@ -33,23 +32,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from api import start_server
+from common import SHARED, load_average, median_p95_max, section_head, show, timed
+from load_run import rss_megabytes
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts"))
+from bot.chain import NewsBot
+from bot.eval.datasets import load_realtimeqa
+from bot.settings import Settings
+from bot.store.chroma import NewsStore
+from bot.store.embedding import LocalEmbeddings, split_model_name
+from bot.store.indexing import open_store, refresh_keyword_index
 
-from bench_api import p95, start_server  # noqa: E402
-from load_run import rss_megabytes  # noqa: E402
-
-from bot.chain import NewsBot  # noqa: E402
-from bot.eval.datasets import load_realtimeqa  # noqa: E402
-from bot.eval.report import command_line, markers, write_section  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.store.chroma import NewsStore  # noqa: E402
-from bot.store.embedding import LocalEmbeddings, split_model_name  # noqa: E402
-from bot.store.indexing import open_store, refresh_keyword_index  # noqa: E402
-
-SHARED = REPO.parent / "shared"
 WARM = 5
 
 
@@ -111,9 +104,8 @@ def query_times(settings: Settings, embeddings: LocalEmbeddings, questions: list
         bot.retriever.search(query.question, query.as_of)
     times = []
     for query in questions:
-        started = time.perf_counter()
-        bot.retriever.search(query.question, query.as_of)
-        times.append((time.perf_counter() - started) * 1000)
+        _, took = timed(bot.retriever.search, query.question, query.as_of)
+        times.append(took * 1000)
     return bot.store.count(), times
 
 
@@ -149,17 +141,11 @@ async def serve_memory(index: Path, backend: str, questions: list) -> dict[str, 
     }
 
 
-def load_average() -> str:
-    return " / ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
 def render(args, facts: dict, rows: list[tuple], memory: dict | None, loads: tuple[str, str]) -> str:
-    start, end = markers("bench_scale")
-    lines = [
-        start,
-        "## The full RealTime QA index: size, query time against size, serving memory (`scripts/bench_scale.py`)",
-        "",
-        f"- Command: `{command_line()}`",
+    lines, end = section_head(
+        "bench_scale", "The full RealTime QA index: size, query time against size, serving memory", __file__
+    )
+    lines += [
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average (1/5/15 min) {loads[0]} at start, "
         f"{loads[1]} at end (2 CPUs)",
         f"- Index: `{args.index}`, built by `newsbot ingest ../shared/datasets/realtimeqa-2023/corpus.jsonl`; "
@@ -186,7 +172,7 @@ def render(args, facts: dict, rows: list[tuple], memory: dict | None, loads: tup
         "|--:|--:|--:|--:|",
     ]
     for chunks, times in rows:
-        lines.append(f"| {chunks:,} | {statistics.median(times):.1f} | {p95(times):.1f} | {max(times):.1f} |")
+        lines.append(f"| {chunks:,} | {median_p95_max(times, 1)} |")
     if memory:
         lines += [
             "",
@@ -243,10 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve_questions:
         memory = asyncio.run(serve_memory(args.index, backend, questions[: args.serve_questions]))
     loads.append(load_average())
-    section = render(args, facts, rows, memory, (loads[0], loads[1]))
-    print(section)
-    if args.write:
-        write_section(section, "bench_scale")
+    show(render(args, facts, rows, memory, (loads[0], loads[1])), "bench_scale", args.write)
     return 0
 
 

@@ -23,12 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from common import REPO, load_average, median_p95_max, p95, section_head, show
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from bot.eval.report import command_line, markers, write_section  # noqa: E402
-from bot.ingest import discover, read_file  # noqa: E402
+from bot.ingest import discover, read_file
 
 EXAMPLES = [
     "Who stars in What Comes After Love?",
@@ -124,25 +121,13 @@ async def load(url: str, asked: list[str], clients: int) -> tuple[list[tuple[str
     return results, time.perf_counter() - started
 
 
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    position = 0.95 * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def report(
     results: list, alone: list, wall: float, clients: int, target: str, loads: tuple[str, str], chunks: int
 ) -> str:
-    start, end = markers("bench_api")
     busy = float(loads[0].split(" / ")[0]) > (os.cpu_count() or 1)
     errors = [error for _, _, error in results if error]
-    lines = [
-        start,
-        "## HTTP API under load (`scripts/bench_api.py`)",
-        "",
-        f"- Command: `{command_line()}` (from the repository root)",
+    lines, end = section_head("bench_api", "HTTP API under load", __file__, from_root=True)
+    lines += [
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Server: {target}; index of {chunks} chunks; extractive answerer, `NEWSBOT_API_CONCURRENCY` default",
         f"- Machine: {os.cpu_count()} CPUs, shared with the load generator and with other work; load average "
@@ -160,10 +145,7 @@ def report(
         chosen = [r for r in results if name == "all" or r[0] == name]
         seconds = [r[1] for r in chosen]
         label = "all" if name == "all" else f"`/api/{name}`"
-        lines.append(
-            f"| {label} | {len(chosen)} | {sum(1 for r in chosen if r[2])} | {statistics.median(seconds):.2f} | "
-            f"{p95(seconds):.2f} | {max(seconds):.2f} |"
-        )
+        lines.append(f"| {label} | {len(chosen)} | {sum(1 for r in chosen if r[2])} | {median_p95_max(seconds, 2)} |")
     lines += [
         "",
         f"Throughput: **{len(results) / wall:.1f} requests/s** ({len(results)} in {wall:.1f} s); errors: "
@@ -196,18 +178,15 @@ def main(argv: list[str] | None = None) -> int:
             chunks = httpx.get(url + "/healthz", timeout=30).json().get("chunks", 0)
             asyncio.run(load(url, asked[:4], 1))  # warm-up
             alone, _ = asyncio.run(load(url, asked[-ALONE:], 1))  # one client: the latency without queueing
-            load_start = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+            load_start = load_average()
             results, wall = asyncio.run(load(url, asked[4:], args.clients))
-            load_end = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+            load_end = load_average()
         finally:
             if process:
                 process.terminate()
                 process.wait(timeout=30)
     target = args.url or "`newsbot serve` started by the script (rate limits off), temporary index of corpus/"
-    section = report(results, alone, wall, args.clients, target, (load_start, load_end), chunks)
-    print(section)
-    if args.write:
-        write_section(section, "bench_api")
+    show(report(results, alone, wall, args.clients, target, (load_start, load_end), chunks), "bench_api", args.write)
     return 0 if not any(error for _, _, error in results) else 1
 
 

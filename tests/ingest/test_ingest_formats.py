@@ -14,7 +14,7 @@ import pytest
 from bot.ingest import SUPPORTED, Article, discover, read_file
 from bot.ingest.article import date_from_url, make_article, normalise_url, parse_date
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 SEEDS = SHARED / "seeds"
 MULTIHOP = SHARED / "datasets" / "multihop-rag" / "articles.jsonl"
 REALTIMEQA = SHARED / "datasets" / "realtimeqa-2023" / "corpus.jsonl"

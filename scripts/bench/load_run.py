@@ -1,7 +1,7 @@
 """A bounded load run: 32 concurrent clients for 60 s against `newsbot serve` with its default rate limits ON.
 
-  python scripts/load_run.py                       # the full run: 32 clients, 60 s
-  python scripts/load_run.py --duration 20 --write # shorter, and its section in docs/benchmarks.md
+  python scripts/bench/load_run.py                       # the full run: 32 clients, 60 s
+  python scripts/bench/load_run.py --duration 20 --write # shorter, and its section in docs/benchmarks.md
 
 The script starts `newsbot serve` on a free port of 127.0.0.1 over a temporary index of corpus/ (built on start),
 with every setting at its default but the index: so the rate limit of NEWSBOT_RATE_PER_MINUTE (30) per client
@@ -25,7 +25,6 @@ import asyncio
 import os
 import random
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -35,14 +34,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts"))
-
-from bench_api import p95, questions, start_server  # noqa: E402
-
-from bot.eval.report import command_line, markers, write_section  # noqa: E402
+from api import questions, start_server
+from common import load_average, median_p95_max, script_path, section_head, show
 
 ROUTES = ("ask", "gradio", "ask", "chat")  # taken in turn
 OVERSIZED_EVERY = 8
@@ -170,7 +163,6 @@ async def load(url: str, asked: list[str], clients: int, addresses: int, duratio
 def report(
     results: list[Result], memory: list, wall: float, args: argparse.Namespace, loads: tuple, chunks: int
 ) -> str:
-    start, end = markers("load_run")
     by_status = Counter(result.status for result in results)
     refused = [r for r in results if r.status == 429]
     without_retry = sum(1 for r in refused if not (r.retry_after or "").isdigit())
@@ -180,16 +172,11 @@ def report(
     let_through = [r for r in oversized if r.status != 413]
     statuses = ", ".join(f"{count} × {status or 'no response'}" for status, count in sorted(by_status.items()))
     shortened = args.duration < 60
-    lines = [
-        start,
-        "## Load run with the rate limits on (`scripts/load_run.py`)",
-        "",
-        f"- Command: `{command_line()}` (from the repository root)",
-    ]
+    lines, end = section_head("load_run", "Load run with the rate limits on", __file__, from_root=True)
     if shortened:
         lines.append(
             f"- **Shortened run** ({args.duration:g} s instead of 60 s) on a machine busy with other work; the full "
-            "run is `python scripts/load_run.py --write`"
+            f"run is `python {script_path(__file__)} --write`"
         )
     lines += [
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
@@ -222,11 +209,7 @@ def report(
     ]
     for label, chosen in groups:
         if chosen:
-            seconds = [r.seconds for r in chosen]
-            lines.append(
-                f"| {label} | {len(chosen)} | {statistics.median(seconds):.2f} | {p95(seconds):.2f} | "
-                f"{max(seconds):.2f} |"
-            )
+            lines.append(f"| {label} | {len(chosen)} | {median_p95_max([r.seconds for r in chosen], 2)} |")
         else:
             lines.append(f"| {label} | 0 | | | |")
     samples = ", ".join(f"{int(t)} s: {mb:.0f}" for t, mb in memory)
@@ -260,18 +243,15 @@ def main(argv: list[str] | None = None) -> int:
             # Untimed warm-up, one request per worker thread and one stream: what loads lazily is loaded before the
             # memory is first sampled, so that the samples show the steady state.
             asyncio.run(warm_up(url, asked[:3]))
-            load_start = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+            load_start = load_average()
             results, memory, wall = asyncio.run(
                 load(url, asked, args.clients, args.addresses, args.duration, process.pid)
             )
-            load_end = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+            load_end = load_average()
         finally:
             process.terminate()
             process.wait(timeout=30)
-    section = report(results, memory, wall, args, (load_start, load_end), chunks)
-    print(section)
-    if args.write:
-        write_section(section, "load_run")
+    show(report(results, memory, wall, args, (load_start, load_end), chunks), "load_run", args.write)
     bad = [r for r in results if r.status >= 500 or r.status == 0 or (r.status == 200 and r.error)]
     bad += [r for r in results if r.endpoint == "oversized" and r.status != 413]
     bad += [r for r in results if r.status == 429 and not (r.retry_after or "").isdigit()]

@@ -2,7 +2,7 @@
 is of the kind asked for, and lookalike questions the articles do not answer are not answered with a name.
 
 Rows that the answerer gets wrong today are strict xfails, grouped by what is missing, so that fixing one makes
-its test pass loudly (and must then be taken off the list). `python scripts/bench_fan_questions.py` reports
+its test pass loudly (and must then be taken off the list). `python scripts/bench/fan_questions.py` reports
 the same table as figures.
 """
 

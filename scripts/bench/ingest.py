@@ -1,7 +1,8 @@
 """Benchmark: newsbot ingest throughput with its two embedding backends (torch, onnx-int8) against a plain
 LangChain + Chroma baseline, the agreement of the two backends' vectors, and warm `ask` latency with each backend.
 
-Run from anywhere; relative paths are taken from the repository root. See `--help`.
+Run from anywhere; relative paths are taken from the repository root. See `--help`. The baseline pipeline itself
+is ingest_baseline.py, beside this file.
 """
 
 from __future__ import annotations
@@ -20,15 +21,14 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+import ingest_baseline as baseline
+from common import REPO, load_average, p95, ratio, section_head, timed
 
-from bot.eval.report import command_line, markers, write_section  # noqa: E402
+from bot.eval.report import markers, write_section
 
 DATASET = Path("datasets/realtimeqa-2023")
 START, END = markers("bench_ingest")
 WARMUP_ARTICLES = 4
-BASELINE_COLLECTION = "bench_baseline"
 BACKENDS = ("torch", "onnx-int8")  # newsbot's embedding backends, each measured as its own pipeline
 PIPELINES = (*BACKENDS, "baseline")  # the order of the runs in every repeat
 LABELS = {"torch": "newsbot torch", "onnx-int8": "newsbot onnx-int8", "baseline": "baseline"}
@@ -82,21 +82,6 @@ def repo_path(value: str | Path) -> Path:
     return path if path.is_absolute() else REPO / path
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
-def p95(values: list[float]) -> float:
-    """95th percentile, linear interpolation between the closest ranks (numpy's default method)."""
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    position = 0.95 * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def release_chroma(path: Path) -> None:
     """Stop the Chroma system cached for a persistent directory, so its files are closed before deletion.
 
@@ -138,13 +123,6 @@ def version(package: str) -> str:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return "not installed"
-
-
-def load_average() -> str:
-    try:
-        return " / ".join(f"{value:.2f}" for value in os.getloadavg())
-    except OSError:
-        return "unknown"
 
 
 def onnx_graphs() -> set[Path]:
@@ -257,17 +235,11 @@ class Bench:
         self.onnx_exported = self.onnx_graph not in graphs_before
         self.onnx_workers = onnx.model.workers
         started = time.perf_counter()
-        self.hf = self._baseline_embeddings()
+        self.hf = baseline.embeddings(self.model_path)
         self.hf.embed_documents(["warm-up"])
         self.load_seconds["baseline"] = time.perf_counter() - started
         self.newsbot_inputs: list[str] = []
         self.counter = 0
-
-    def _baseline_embeddings(self):
-        from langchain_huggingface import HuggingFaceEmbeddings
-
-        # A local folder: sentence-transformers loads it without the hub (bot sets HF_HUB_OFFLINE=1 too).
-        return HuggingFaceEmbeddings(model_name=str(self.model_path), model_kwargs={"device": "cpu"})
 
     def fresh_dir(self, label: str) -> Path:
         self.counter += 1
@@ -278,8 +250,6 @@ class Bench:
     # -- the slice, chunked once for the baseline (and for the token statistics)
 
     def prepare(self, jsonl: Path, results: Results):
-        from langchain_core.documents import Document
-
         from bot.ingest import read_file
         from bot.store.chunking import chunk_article
         from bot.store.indexing import embedding_text
@@ -296,19 +266,8 @@ class Bench:
                 self.settings.chunk_tokens,
                 self.settings.chunk_overlap_tokens,
             )
-            for chunk in chunks:
-                docs.append(
-                    Document(
-                        page_content=chunk.text,
-                        metadata={
-                            "article_id": article.id,
-                            "title": article.title,
-                            "url": article.url,
-                            "chunk": chunk.number,
-                        },
-                    )
-                )
-                newsbot_inputs.append(embedding_text(article, chunk))
+            docs += baseline.documents(article, chunks)
+            newsbot_inputs += [embedding_text(article, chunk) for chunk in chunks]
         results.chunks = len(docs)
         self.newsbot_inputs = newsbot_inputs
         if docs:
@@ -331,29 +290,16 @@ class Bench:
         index = self.fresh_dir(f"newsbot-{backend}")
         settings = base.model_copy(update={"index": index})
         gc.collect()
-        started = time.perf_counter()
-        summary = ingest([jsonl], settings, embeddings=embeddings, progress=False)
-        seconds = time.perf_counter() - started
+        summary, seconds = timed(ingest, [jsonl], settings, embeddings=embeddings, progress=False)
         if not keep:
             release_chroma(index)
         return Run(seconds, summary.chunks), index
 
     def run_baseline(self, docs) -> Run:
-        import chromadb.config
-        from langchain_chroma import Chroma
-
         directory = self.fresh_dir("baseline")
         gc.collect()
-        started = time.perf_counter()
-        store = Chroma.from_documents(
-            docs,
-            self.hf,
-            persist_directory=str(directory),
-            collection_name=BASELINE_COLLECTION,
-            client_settings=chromadb.config.Settings(anonymized_telemetry=False),
-        )
-        seconds = time.perf_counter() - started
-        stored = store._collection.count()
+        store, seconds = timed(baseline.index, docs, self.hf, directory)
+        stored = baseline.stored(store)
         del store
         release_chroma(directory)
         return Run(seconds, stored)
@@ -444,12 +390,10 @@ class Bench:
         for question in questions:
             for backend, bot in bots.items():  # interleaved, so both see the same background load
                 latency = results.latency[backend]
-                started = time.perf_counter()
-                bot.retriever.invoke(question)
-                latency.retrieve_ms.append((time.perf_counter() - started) * 1000)
-                started = time.perf_counter()
-                answer = bot.ask(question)
-                latency.ask_ms.append((time.perf_counter() - started) * 1000)
+                _, seconds = timed(bot.retriever.invoke, question)
+                latency.retrieve_ms.append(seconds * 1000)
+                answer, seconds = timed(bot.ask, question)
+                latency.ask_ms.append(seconds * 1000)
                 latency.abstained.append(bool(answer.abstained))
 
 
@@ -490,18 +434,14 @@ def busy(load: str) -> bool:
         return False
 
 
-def ratio(numerator: float, denominator: float) -> float:
-    return numerator / denominator if denominator else float("nan")
-
-
 def cell(values: list[float], statistic) -> str:
     return f"{statistic(values):.1f}" if values else "–"
 
 
 def render(args, bench: Bench, results: Results, facts: dict[str, str], when: str, loads: tuple[str, str]) -> str:
     settings = bench.settings
-    medians = {name: median([run.rate for run in results.runs[name]]) for name in PIPELINES}
-    seconds = {name: median([run.seconds for run in results.runs[name]]) for name in PIPELINES}
+    medians = {name: statistics.median([run.rate for run in results.runs[name]]) for name in PIPELINES}
+    seconds = {name: statistics.median([run.seconds for run in results.runs[name]]) for name in PIPELINES}
     to_baseline = {backend: ratio(medians[backend], medians["baseline"]) for backend in BACKENDS}
     onnx_to_torch = ratio(medians["onnx-int8"], medians["torch"])
     reached = [LABELS[backend] for backend in BACKENDS if to_baseline[backend] >= GOAL]
@@ -526,11 +466,9 @@ def render(args, bench: Bench, results: Results, facts: dict[str, str], when: st
         else f"{results.agreement_sample} evenly spaced chunk texts of the slice's {results.chunks}"
     )
 
+    head, end = section_head("bench_ingest", "Ingest throughput and ask latency", __file__, from_root=True)
     out = [
-        START,
-        "## Ingest throughput and ask latency (`scripts/bench_ingest.py`)",
-        "",
-        f"- Command: `{command_line()}` (from the repository root)",
+        *head,
         f"- Date: {when}",
         f"- Machine: nproc {facts['nproc']}; CPU {facts['CPU']}; torch {facts['torch']}; "
         f"Python {facts['Python']}; load average (1/5/15 min) {loads[0]} at start, {loads[1]} at end",
@@ -623,7 +561,9 @@ def render(args, bench: Bench, results: Results, facts: dict[str, str], when: st
     }
 
     def row(label: str, values: dict[str, list[float]]) -> str:
-        cells = " | ".join(f"{cell(values[backend], median)} | {cell(values[backend], p95)}" for backend in BACKENDS)
+        cells = " | ".join(
+            f"{cell(values[backend], statistics.median)} | {cell(values[backend], p95)}" for backend in BACKENDS
+        )
         return f"| {label} | {cells} |"
 
     def subset(label: str, values: dict[str, list[float]]) -> list[str]:
@@ -659,7 +599,7 @@ def render(args, bench: Bench, results: Results, facts: dict[str, str], when: st
     if results.read_errors or results.warnings:
         out += ["", "Problems seen during the run:", ""]
         out += [f"- {line}" for line in results.read_errors[:5] + results.warnings]
-    out.append(END)
+    out.append(end)
     return "\n".join(out) + "\n"
 
 
@@ -674,9 +614,7 @@ def positive(value: str) -> int:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="bench_ingest.py", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--articles", type=positive, default=120, metavar="N", help="records of the slice (default 120)"
     )

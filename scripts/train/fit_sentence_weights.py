@@ -1,7 +1,7 @@
 """Fit the default answerer's SENTENCE_WEIGHTS on the tuning half of RealTime QA, and check them on the held-out half.
 
-  python scripts/fit_sentence_weights.py --index /tmp/rtqa            # about 20 min on 2 cores
-  python scripts/fit_sentence_weights.py --index /tmp/rtqa --write    # and record the result
+  python scripts/train/fit_sentence_weights.py --index /tmp/rtqa            # about 20 min on 2 cores
+  python scripts/train/fit_sentence_weights.py --index /tmp/rtqa --write    # and record the result
 
 The extractive answerer scores each sentence of the retrieved chunks as a weighted sum of evidence that it
 holds the answer (bot/answer/extractive.py, SENTENCE_WEIGHTS). This script:
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from bot.eval.report import command_line, markers, write_section  # noqa: E402
@@ -76,7 +76,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="write the result to docs/benchmarks.md")
     args = parser.parse_args()
 
-    from bot.answer.extractive import SENTENCE_WEIGHTS
+    from bot.answer.evidence import SENTENCE_WEIGHTS
     from bot.chain import NewsBot
     from bot.eval.datasets import load_realtimeqa
     from bot.eval.metrics import answer_in_chunks, shared_scorer
@@ -116,7 +116,7 @@ def main() -> None:
     start, end = markers("fit_sentence_weights")
     lines = [
         start,
-        "## Sentence weights of the default answerer (`scripts/fit_sentence_weights.py`)",
+        "## Sentence weights of the default answerer (`scripts/train/fit_sentence_weights.py`)",
         "",
         f"- Command: `{command_line()}`",
         f"- Fitted on the {TUNING} of RealTime QA (listwise logistic regression, L2 {args.l2:g}), scaled so "

@@ -1,36 +1,32 @@
 """Benchmark: fan questions over made-up articles, scored per kind of question.
 
-  python scripts/bench_fan_questions.py            # print the table
-  python scripts/bench_fan_questions.py --write    # and update its section of docs/benchmarks.md
+  python scripts/bench/fan_questions.py            # print the table
+  python scripts/bench/fan_questions.py --write    # and update its section of docs/benchmarks.md
 
 The 12 invented articles of tests/fan_articles/ are indexed into a temporary index with every setting at its
 default, and each row of tests/fan_questions.jsonl is asked (with its earlier turns, as a chat would); bot/eval/
 fan.py judges it: the short answer names what was expected; a question the articles do not answer is refused
 or answered "The articles don't name ..."; a follow-up with nothing to refer to gets a question back. The same
-rows are tests/test_fan_questions.py, where today's wrong ones are strict xfails.
+rows are tests/answer/test_fan_questions.py, where today's wrong ones are strict xfails.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
-import time
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from common import section_head, timed
 
-from bot.chain import NewsBot  # noqa: E402
-from bot.eval.fan import FAN_ARTICLES, ask, judge, load_questions  # noqa: E402
-from bot.eval.report import command_line, markers  # noqa: E402
-from bot.eval.run import publish  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.store.embedding import LocalEmbeddings  # noqa: E402
-from bot.store.indexing import ingest  # noqa: E402
+from bot.chain import NewsBot
+from bot.eval.fan import FAN_ARTICLES, ask, judge, load_questions
+from bot.eval.run import publish
+from bot.settings import Settings
+from bot.store.embedding import LocalEmbeddings
+from bot.store.indexing import ingest
 
 NAME = "fan_questions"
 
@@ -50,21 +46,16 @@ def main() -> None:
         wrong: list[str] = []
         seconds = []
         for row in rows:
-            started = time.perf_counter()
-            answer = ask(bot, row)
-            seconds.append(time.perf_counter() - started)
+            answer, took = timed(ask, bot, row)
+            seconds.append(took)
             right, said = judge(row, answer)
             by_kind[row.kind].append(right)
             if not right:
                 wrong.append(f"`{row.id}` ({row.question}): {said}")
     right_of = {kind: (sum(values), len(values)) for kind, values in by_kind.items()}
     total = sum(r for r, _ in right_of.values()), sum(n for _, n in right_of.values())
-    start, end = markers(NAME)
-    lines = [
-        start,
-        "## Fan questions over made-up articles (`scripts/bench_fan_questions.py`)",
-        "",
-        f"- Command: `{command_line()}` (from the repository root)",
+    lines, end = section_head(NAME, "Fan questions over made-up articles", __file__, from_root=True)
+    lines += [
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; every setting at its default (reader "
         f"`{settings.reader}`, answerer extractive); index: tests/fan_articles/ ({summary.added} articles)",
         f"- {len(rows)} questions of tests/fan_questions.jsonl, judged by bot/eval/fan.py (the expected name, date "

@@ -1,9 +1,9 @@
 """Benchmark: the trained reader against the hand-weighted scorer, side by side in one run.
 
-  python scripts/bench_reader.py --index /work/bench-index/realtimeqa --write        # RealTime QA 2023 (dev)
-  python scripts/bench_reader.py --dataset multihop --write                           # MultiHop-RAG, a check
-  python scripts/bench_reader.py --index DIR --limit 100                              # a quick look
-  python scripts/bench_reader.py --index DIR --top-k 8,30 --write                     # reading more chunks
+  python scripts/bench/reader.py --index /work/bench-index/realtimeqa --write        # RealTime QA 2023 (dev)
+  python scripts/bench/reader.py --dataset multihop --write                           # MultiHop-RAG, a check
+  python scripts/bench/reader.py --index DIR --limit 100                              # a quick look
+  python scripts/bench/reader.py --index DIR --top-k 8,30 --write                     # reading more chunks
 
 Two bots share one index, one embedding model and the product's retrieval; they differ only in
 NEWSBOT_READER: `features` (the hand-weighted evidence, SENTENCE_WEIGHTS) and `trained` (the shipped reader
@@ -25,20 +25,13 @@ was never looked at while tuning either reader, and is the honest figure. The re
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
-import time
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from common import REPO, SHARED, load_average, p95, ratio, section_head, timed
 from tqdm import tqdm
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from bot.eval.report import command_line, markers  # noqa: E402
 
 READERS = ("features", "trained")
 STAGES = ("answer right", "best sentence", "refused")
@@ -48,7 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=("realtimeqa", "multihop"), default="realtimeqa")
     parser.add_argument("--index", type=Path, help="the dataset's full index (default: .eval-index/DATASET)")
-    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--limit", type=int, help="only the first N questions (a quick look; not written)")
     parser.add_argument("--write", action="store_true", help="write the table to docs/benchmarks.md")
     parser.add_argument("--readers", default=",".join(READERS), help="which to run (a check of one alone: not written)")
@@ -98,13 +91,12 @@ def main() -> None:
     queries = dataset.queries[: args.limit] if args.limit else dataset.queries
     rows: dict[str, dict[str, list[dict[str, float]]]] = {reader: defaultdict(list) for reader in readers}
     seconds: dict[str, list[float]] = {reader: [] for reader in readers}
-    load_start = os.getloadavg()
+    load_start = load_average()
     for number, query in enumerate(tqdm(queries, desc="questions", unit="q")):
         order = readers if number % 2 == 0 else readers[::-1]
         for reader in order:
-            started = time.perf_counter()
-            answer = bots[reader].ask(query.question, as_of=query.as_of)
-            seconds[reader].append(time.perf_counter() - started)
+            answer, took = timed(bots[reader].ask, query.question, as_of=query.as_of)
+            seconds[reader].append(took)
             quotes = [q.text for c in answer.citations for q in c.quotes]
             # the sentence read as best: the one the short answer came from, else the first quoted
             best = quotes[:1]
@@ -118,15 +110,12 @@ def main() -> None:
 
     groups = list(rows[readers[0]])
     section = f"bench_reader_{args.dataset}"
-    start, end = markers(section)
-    load_end = os.getloadavg()
-    lines = [
-        start,
-        f"## The trained reader against the hand-weighted scorer on {args.dataset}"
-        + (f", reading {' or '.join(map(str, depths))} chunks" if depths else "")
-        + " (`scripts/bench_reader.py`)",
-        "",
-        f"- Command: `{command_line()}`",
+    title = f"The trained reader against the hand-weighted scorer on {args.dataset}" + (
+        f", reading {' or '.join(map(str, depths))} chunks" if depths else ""
+    )
+    lines, end = section_head(section, title, __file__)
+    load_end = load_average()
+    lines += [
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; index `{index}`; {len(queries)} questions, each asked to "
         + (
             f"each bot ({'; '.join(readers)}: NEWSBOT_READER, then the chunks retrieved and read, top_k; same index "
@@ -135,11 +124,7 @@ def main() -> None:
             else "both bots (same index, embedding model and retrieval; NEWSBOT_READER=features or trained)"
         )
         + ", as `newsbot ask` would, with its as_of date",
-        "- Load average (1/5/15 min, 2 cores): "
-        + " / ".join(f"{x:.2f}" for x in load_start)
-        + " at start, "
-        + " / ".join(f"{x:.2f}" for x in load_end)
-        + " at end",
+        f"- Load average (1/5/15 min, 2 cores): {load_start} at start, {load_end} at end",
         "- answer right: a normalised gold answer in the first 60 words (../shared's score.py, unchanged); best "
         "sentence: a gold answer in the first sentence the answer quotes; refused: the answer is a refusal",
         "",
@@ -159,8 +144,7 @@ def main() -> None:
     for reader in readers:
         median = percentile(seconds[reader], 0.5)
         lines.append(
-            f"| {reader} | {median * 1000:.0f} | {percentile(seconds[reader], 0.95) * 1000:.0f} | "
-            f"{median / baseline:.2f} |"
+            f"| {reader} | {median * 1000:.0f} | {p95(seconds[reader]) * 1000:.0f} | {ratio(median, baseline):.2f} |"
         )
     lines.append(end)
     whole = not args.limit and chosen == READERS

@@ -1,7 +1,7 @@
 """Benchmark: how much of RealTime QA any retriever over its corpus could find, and where ours loses the rest.
 
-  python scripts/recall_ceiling.py                                   # what the data allows (about 2 min)
-  python scripts/recall_ceiling.py --index /tmp/rtqa --write         # and where the default retrieval stands
+  python scripts/bench/recall_ceiling.py                             # what the data allows (about 2 min)
+  python scripts/bench/recall_ceiling.py --index /tmp/rtqa --write   # and where the default retrieval stands
 
 Answer-recall counts a question when a gold answer string (normalised as score.py does) occurs in a retrieved
 chunk. That is bounded by the corpus: for some questions no article of corpus.jsonl contains a gold string at
@@ -20,17 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections import defaultdict
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from common import SHARED, section_head, show
 
-from bot.eval.datasets import load_realtimeqa  # noqa: E402
-from bot.eval.metrics import answer_in_chunks, shared_scorer  # noqa: E402
-from bot.eval.report import command_line, markers, write_section  # noqa: E402
-from bot.ingest.article import date_from_url, normalise_url  # noqa: E402
+from bot.eval.datasets import load_realtimeqa
+from bot.eval.metrics import answer_in_chunks, shared_scorer
+from bot.ingest.article import date_from_url, normalise_url
 
 
 def _articles(corpus: Path, norm) -> dict[str, tuple[str, str]]:
@@ -50,7 +47,7 @@ def _contains(golds: list[str], text: str) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--index", type=Path, help="a full RealTime QA index built by `newsbot ingest`")
     parser.add_argument("--write", action="store_true", help="write the table to docs/benchmarks.md")
     args = parser.parse_args()
@@ -89,12 +86,8 @@ def main() -> None:
                 counts[group][key] += float(value)
 
     columns = ["in the corpus", "by as_of"] + (["chunks@10", "articles@10", "chunks@50"] if retriever else [])
-    start, end = markers("recall_ceiling")
-    lines = [
-        start,
-        "## What limits answer-recall on realtimeqa (`scripts/recall_ceiling.py`)",
-        "",
-        f"- Command: `{command_line()}`",
+    lines, end = section_head("recall_ceiling", "What limits answer-recall on realtimeqa", __file__)
+    lines += [
         "- Share of questions whose gold answer string occurs: in some article of the corpus (any date); in some "
         "article published by the question's as_of date or undated (the most any retriever can find when as_of "
         "is applied); with an index, in the default retrieval's top 10 chunks, in the whole articles of those 10 "
@@ -107,9 +100,7 @@ def main() -> None:
         n = int(row["n"])
         lines.append(f"| {group} | {n} | " + " | ".join(f"{row[c] / n:.3f}" for c in columns) + " |")
     lines += [end, ""]
-    print("\n".join(lines))
-    if args.write:
-        write_section("\n".join(lines), "recall_ceiling")
+    show("\n".join(lines), "recall_ceiling", args.write)
 
 
 if __name__ == "__main__":

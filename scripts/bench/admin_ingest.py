@@ -1,7 +1,7 @@
 """How responsive answering stays while the admin page ingests a huge upload.
 
-  python scripts/bench_admin_ingest.py                  # a 4 MB page, 40 questions idle and 40 during the ingest
-  python scripts/bench_admin_ingest.py --megabytes 19 --write   # the size of the page that starved the server
+  python scripts/bench/admin_ingest.py                  # a 4 MB page, 40 questions idle and 40 during the ingest
+  python scripts/bench/admin_ingest.py --megabytes 19 --write   # the size of the page that starved the server
 
 The script starts `newsbot serve` (with an admin token) on a free port of 127.0.0.1 over a temporary index of
 corpus/, and writes one large HTML article made of the MultiHop-RAG sample articles of corpus/ repeated. First it
@@ -26,14 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts"))
-
-from bench_api import p95, questions, start_server  # noqa: E402
-
-from bot.eval.report import command_line, markers, write_section  # noqa: E402
+from api import questions, start_server
+from common import REPO, load_average, median_p95_max, p95, ratio, section_head, show, timed
 
 TOKEN = "bench-admin-token-" + "x" * 16
 
@@ -59,10 +53,9 @@ def big_page(megabytes: float) -> bytes:
 def timed_questions(client: httpx.Client, asked: list[str]) -> list[float]:
     seconds = []
     for question in asked:
-        started = time.perf_counter()
-        response = client.post("/api/ask", json={"question": question})
+        response, took = timed(client.post, "/api/ask", json={"question": question})
         response.raise_for_status()
-        seconds.append(time.perf_counter() - started)
+        seconds.append(took)
     return seconds
 
 
@@ -89,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with httpx.Client(base_url=url, timeout=600) as client:
                 timed_questions(client, asked[:3])  # warm: what loads lazily is loaded
-                load_start = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+                load_start = load_average()
                 idle = timed_questions(client, asked)
                 login = client.post("/admin/login", data={"username": "admin", "password": TOKEN})
                 login.raise_for_status()
@@ -110,13 +103,13 @@ def main(argv: list[str] | None = None) -> int:
                         break
                     if len(during) < len(asked):
                         during += timed_questions(client, [asked[len(during)]])
-                    started = time.perf_counter()
-                    client.get("/healthz").raise_for_status()
-                    health.append(time.perf_counter() - started)
+                    response, took = timed(client.get, "/healthz")
+                    response.raise_for_status()
+                    health.append(took)
                     if len(during) >= len(asked):
                         time.sleep(1)
                 ingest_seconds = time.perf_counter() - ingest_started
-                load_end = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+                load_end = load_average()
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -128,20 +121,16 @@ def main(argv: list[str] | None = None) -> int:
         f"the ingest took {ingest_seconds:.0f} s (`{summary.strip()}`); load average (1/5/15 min) {load_start} "
         f"before, {load_end} after",
     )
-    print(section)
-    if args.write:
-        write_section(section, "admin_ingest")
+    show(section, "admin_ingest", args.write)
     return 0 if "done" in status else 1
 
 
 def report(page_megabytes: float, idle: list[float], during: list[float], health: list[float]) -> str:
-    start, end = markers("admin_ingest")
     rows = [("idle (baseline, same run)", idle), ("during the admin ingest", during)]
-    lines = [
-        start,
-        "## Answering while the admin page ingests a huge upload (`scripts/bench_admin_ingest.py`)",
-        "",
-        f"- Command: `{command_line()}` (from the repository root)",
+    lines, end = section_head(
+        "admin_ingest", "Answering while the admin page ingests a huge upload", __file__, from_root=True
+    )
+    lines += [
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} CPUs",
         f"- Upload: one HTML page of {page_megabytes:.1f} MB through `/admin` (login, Gradio's upload route, "
         "`admin_upload`); it is ingested in the background at low priority, one text at a time on one core",
@@ -152,15 +141,12 @@ def report(page_megabytes: float, idle: list[float], during: list[float], health
     ]
     for label, seconds in rows:
         if seconds:
-            lines.append(
-                f"| {label} | {len(seconds)} | {statistics.median(seconds):.3f} | {p95(seconds):.3f} | "
-                f"{max(seconds):.3f} |"
-            )
+            lines.append(f"| {label} | {len(seconds)} | {median_p95_max(seconds, 3)} |")
     if idle and during:
         lines += [
             "",
-            f"p95 during the ingest / idle: **{p95(during) / p95(idle):.2f}x**; median "
-            f"{statistics.median(during) / statistics.median(idle):.2f}x. `/healthz` during the ingest: median "
+            f"p95 during the ingest / idle: **{ratio(p95(during), p95(idle)):.2f}x**; median "
+            f"{ratio(statistics.median(during), statistics.median(idle)):.2f}x. `/healthz` during the ingest: median "
             f"{statistics.median(health) * 1000:.0f} ms, max {max(health) * 1000:.0f} ms ({len(health)} calls).",
         ]
     lines.append(end)

@@ -1,4 +1,4 @@
-"""The trained reader (issue 16): scripts/train_reader.py trains and exports one end to end on a tiny sample, the
+"""The trained reader (issue 16): scripts/train/train_reader.py trains and exports one end to end on a tiny sample, the
 loader reads it or names the file it lacks, and the answerer wired to it still answers with citations."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def tiny_model(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reader") / "model"
     command = [
         sys.executable,
-        str(ROOT / "scripts" / "train_reader.py"),
+        str(ROOT / "scripts" / "train" / "train_reader.py"),
         *("--limit-questions", "20", "--max-steps", "3", "--no-baselines", "--out", str(out)),
     ]
     environment = {**os.environ, "PYTHONHASHSEED": "0"}

