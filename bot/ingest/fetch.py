@@ -32,8 +32,8 @@ from .feed import _entry_date, _entry_text, looks_like_feed
 from .html import read_html
 
 log = logging.getLogger(__name__)
-HTML_TYPES = {"text/html", "application/xhtml+xml"}
 
+HTML_TYPES = {"text/html", "application/xhtml+xml"}
 FEED_TYPES = {
     "application/rss+xml",
     "application/atom+xml",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 from langchain_core.documents import Document
@@ -15,9 +14,6 @@ from ...store.chunking import sentence_spans
 from ...store.embedding import LocalEmbeddings
 from ..types import Citation, Quote, Retrieved
 from .prompt import MARKER, instruction_like
-
-if TYPE_CHECKING:
-    pass
 
 _LEADING_MARKERS = re.compile(rf"^\s*(?:{MARKER.pattern}\s*)+", re.I)
 _MARKERS_AFTER_STOP = re.compile(rf"(?<=\w)([.!?]+)((?:\s*{MARKER.pattern})+)", re.I)

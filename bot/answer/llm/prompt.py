@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langchain_core.documents import Document
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from ...store.chunking import sentence_spans
-
-if TYPE_CHECKING:
-    pass
-
 
 History = Sequence[Any]  # {"role": "user"|"assistant", "content": str} dicts (or objects with those attributes)
 NOT_FOUND = "I could not find this in the indexed news."
