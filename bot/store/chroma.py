@@ -7,7 +7,8 @@ a partial one that the next ingest rewrites; stale versions are deleted on the n
 
 The collection is either embedded (a Chroma folder, one machine) or on a Chroma server (`NEWSBOT_CHROMA_URL`,
 shared by every process): then `index_dir` is only this machine's cache of derived data (BM25 and a copy of the
-vectors), in a folder of its own per server and collection, and a lost connection is re-made on the next call.
+vectors), in a folder of its own per server and collection, and a lost connection is re-made on the next call
+(chroma_server.py).
 """
 
 from __future__ import annotations
@@ -17,31 +18,28 @@ import hashlib
 import logging
 import os
 import re
-import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import chromadb
-import httpx
 from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import NotFoundError
 
-from ..errors import IndexUnusable, StoreUnreachable, VectorIndexDamaged
+from ..errors import IndexUnusable, VectorIndexDamaged
 from ..ingest import Article
-from ..redact import scrub, split_credentials
+from ..redact import split_credentials
 from ..settings import server_address
-from .chroma_client import CONNECT_SECONDS, LocalCollection, auth_headers, connection_lost, forget_client, limit_wait
+from .chroma_client import LocalCollection, auth_headers, forget_client
+from .chroma_server import ServerCollection, ServerConnection
 from .chunking import Chunk
 from .embedding import split_model_name
 
 log = logging.getLogger(__name__)
 SCHEMA = 1
 _PAGE = 5000
-T = TypeVar("T")
 
 
 def server_cache_dir(cache_root: Path, url: str, collection: str) -> Path:
@@ -130,26 +128,35 @@ class NewsStore:
         recheck_seconds: float = 10.0,
     ):
         self.url, user, password = split_credentials(url.strip().rstrip("/"))
-        self._secrets = (password, token)  # never in a message, whatever an error from below quotes
         self.name = collection
         self.embedding_model = embedding_model
-        self.create = create
-        self.token = token
-        self._headers = auth_headers(token, user, password)
         if token and (user or password):
             log.warning(
                 "NEWSBOT_CHROMA_URL names a user and NEWSBOT_CHROMA_TOKEN is set: the token is sent, not the user"
             )
-        self.timeout = timeout
         self.recheck_seconds = recheck_seconds  # how often a reader compares the server's chunks with its cache
-        self._lock = threading.Lock()
         self._client: Any = None
         self._collection: Any = None
         self._vectors_checked: tuple | None = None  # the files' state when check_vectors last passed
         if self.url:
             self.index_dir = server_cache_dir(Path(index_dir), self.url, collection)
             self.index_dir.mkdir(parents=True, exist_ok=True)  # derived data only: always creatable
-            self._connected()
+            self._server = ServerConnection(
+                self.url,
+                collection,
+                create=create,
+                metadata={"embedding_model": embedding_model, "schema": SCHEMA},
+                headers=auth_headers(token, user, password),
+                timeout=timeout,
+                secrets=(password, token),
+                check=lambda found: self._check_model(
+                    found,
+                    self.where,
+                    "use another collection (NEWSBOT_COLLECTION) or server for this model, "
+                    "or the model it was built with",
+                ),
+            )
+            self._server.connected()
             return
         self.index_dir = Path(index_dir)
         if create:
@@ -179,7 +186,7 @@ class NewsStore:
         self._check_model(
             self._collection, f"the index at {self.index_dir}", "rebuild it into an empty folder (--index DIR)"
         )
-        self.max_batch = self._client.get_max_batch_size()
+        self._max_batch = self._client.get_max_batch_size()
 
     @property
     def where(self) -> str:
@@ -188,13 +195,18 @@ class NewsStore:
 
     @property
     def client(self) -> Any:
-        return self._connected()[0] if self.url else self._client
+        return self._server.connected()[0] if self.url else self._client
+
+    @property
+    def max_batch(self) -> int:
+        """The most chunks Chroma takes in one write (the server's, once connected)."""
+        return self._server.max_batch if self.url else self._max_batch
 
     @property
     def collection(self) -> Any:
         """The Chroma collection; on a server, a stand-in whose every call survives a lost connection; embedded, one
         whose calls turn Chroma's errors on damaged files into IndexUnusable saying how to rebuild."""
-        return _ServerCollection(self) if self.url else LocalCollection(self._collection, self.index_dir)
+        return ServerCollection(self._server) if self.url else LocalCollection(self._collection, self.index_dir)
 
     def _check_model(self, collection: Any, where: str, fix: str) -> None:
         """Vectors of two models are not comparable: refuse a collection built with another one."""
@@ -204,93 +216,6 @@ class NewsStore:
                 f"{where} was built with the embedding model '{built_with}', "
                 f"but this run uses '{self.embedding_model}'; {fix}{_backend_hint(built_with, self.embedding_model)}"
             )
-
-    def _connected(self) -> tuple[Any, Any]:
-        """(client, collection) on the server, connecting first when there is no live connection."""
-        with self._lock:
-            if self._collection is None:
-                self._connect()
-            return self._client, self._collection
-
-    def _scrub(self, error: BaseException) -> str:
-        """An error's text as a message may show it: without the password or token."""
-        return scrub(str(error), *self._secrets)
-
-    def _connect(self) -> None:
-        host, port, ssl = server_address(self.url)
-        headers = self._headers
-        try:
-            # chromadb's client makes its first requests without a timeout: a bounded heartbeat first, so that a
-            # server that does not answer is reported within seconds rather than holding the caller for minutes
-            wait = httpx.Timeout(self.timeout, connect=min(self.timeout, CONNECT_SECONDS))
-            httpx.get(f"{self.url}/api/v2/heartbeat", headers=headers, timeout=wait).raise_for_status()
-            client = chromadb.HttpClient(
-                host=host, port=port, ssl=ssl, headers=headers, settings=ChromaSettings(anonymized_telemetry=False)
-            )
-            limit_wait(client, self.timeout)
-            if self.create:
-                collection = client.get_or_create_collection(
-                    self.name,
-                    configuration={"hnsw": {"space": "cosine"}},
-                    metadata={"embedding_model": self.embedding_model, "schema": SCHEMA},
-                    embedding_function=None,
-                )
-            else:
-                collection = client.get_collection(self.name, embedding_function=None)
-            max_batch = client.get_max_batch_size()
-        except Exception as error:
-            if connection_lost(error):
-                log.warning("Chroma at %s unreachable: %s", self.url, self._scrub(error))
-                raise StoreUnreachable(self.url, self._scrub(error)) from error
-            if isinstance(error, NotFoundError):
-                raise IndexUnusable(
-                    f"there is no collection '{self.name}' on the Chroma server at {self.url} "
-                    f"(NEWSBOT_CHROMA_URL, NEWSBOT_COLLECTION): build it with `newsbot ingest corpus/`"
-                ) from error
-            if isinstance(error, httpx.HTTPStatusError) and error.response.status_code in (401, 403):
-                raise IndexUnusable(
-                    f"the Chroma server at {self.url} refused the request ({error.response.status_code}): "
-                    "check NEWSBOT_CHROMA_TOKEN"
-                ) from error
-            raise IndexUnusable(
-                f"cannot use the collection '{self.name}' on the Chroma server at {self.url} "
-                f"(NEWSBOT_CHROMA_URL; {type(error).__name__}: {self._scrub(error)})"
-            ) from error
-        try:
-            self._check_model(
-                collection,
-                self.where,
-                "use another collection (NEWSBOT_COLLECTION) or server for this model, or the model it was built with",
-            )
-        except IndexUnusable:
-            with contextlib.suppress(Exception):
-                client.close()
-            raise
-        self._client, self._collection, self.max_batch = client, collection, max_batch
-
-    def _disconnect(self, broken: Any) -> None:
-        """Forget a connection that failed (unless another thread has replaced it already)."""
-        with self._lock:
-            if self._collection is broken:
-                client, self._client, self._collection = self._client, None, None
-                with contextlib.suppress(Exception):  # closing a dead connection may fail too; dropped either way
-                    client.close()
-
-    def _on_server(self, call: Callable[[Any], T]) -> T:
-        """`call(collection)`, on a new connection when the last one was lost; a call that loses the connection
-        is tried once more on a new one (every call is idempotent: get, query, count, upsert, update, delete)."""
-        for attempt in (1, 2):
-            _, collection = self._connected()
-            try:
-                return call(collection)
-            except Exception as error:
-                if not connection_lost(error):
-                    raise
-                self._disconnect(collection)
-                if attempt == 2 or isinstance(error, httpx.TimeoutException):  # a hung server: do not wait twice
-                    log.warning("Chroma at %s unreachable: %s", self.url, self._scrub(error))
-                    raise StoreUnreachable(self.url, self._scrub(error)) from error
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def count(self) -> int:
         return self.collection.count()
@@ -476,24 +401,6 @@ class NewsStore:
             "last_date": dates[-1] if dates else "",
             "outlets": sorted(outlets, key=lambda name: (-outlets[name], name)),
         }
-
-
-class _ServerCollection:
-    """The server's collection as NewsStore callers use it (`store.collection.get(...)`), each method call
-    going through NewsStore._on_server: reconnection and a clear StoreUnreachable instead of an httpx error."""
-
-    def __init__(self, store: NewsStore):
-        self._store = store
-
-    def __getattr__(self, name: str) -> Any:
-        _, collection = self._store._connected()
-        if not callable(getattr(collection, name)):
-            return getattr(collection, name)  # metadata, configuration: read when connected
-
-        def method(*args: Any, **kwargs: Any) -> Any:
-            return self._store._on_server(lambda current: getattr(current, name)(*args, **kwargs))
-
-        return method
 
 
 def _backend_hint(built_with: str, wanted: str) -> str:
